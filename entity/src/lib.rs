@@ -1,0 +1,10 @@
+//! SeaORM entities of usergraph: table models and relations only. No rules and no API shapes live
+//! here; the `usergraph` crate's `domain` module owns every rule and the fronts own every shape.
+
+pub mod email;
+pub mod event;
+pub mod identity;
+pub mod prelude;
+pub mod ssh_key;
+pub mod token;
+pub mod user;

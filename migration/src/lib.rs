@@ -1,0 +1,28 @@
+//! Schema migrations of usergraph, runnable from the server (`usergraph migrate`) and on their
+//! own (`cargo run -p migration -- up`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261130_000001_create_users;
+mod m20261130_000002_create_identities;
+mod m20261130_000003_create_emails;
+mod m20261130_000004_create_ssh_keys;
+mod m20261130_000005_create_tokens;
+mod m20261130_000006_create_events;
+mod util;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261130_000001_create_users::Migration),
+            Box::new(m20261130_000002_create_identities::Migration),
+            Box::new(m20261130_000003_create_emails::Migration),
+            Box::new(m20261130_000004_create_ssh_keys::Migration),
+            Box::new(m20261130_000005_create_tokens::Migration),
+            Box::new(m20261130_000006_create_events::Migration),
+        ]
+    }
+}

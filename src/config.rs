@@ -1,0 +1,171 @@
+//! Settings from flags and `USERGRAPH_*` environment variables, with defaults that just work.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything the server can be told. Secrets never appear in `Debug` output.
+#[derive(Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "USERGRAPH_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Database URL: sqlite://path?mode=rwc, postgres://... or mysql://... . Defaults to an
+    /// SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Directory for the default SQLite database and the generated server secret.
+    #[arg(long, env = "USERGRAPH_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Server secret for JWT signing and token encryption (at least 32 characters). When unset,
+    /// one is generated on first start into `<data dir>/secret` (mode 0600).
+    #[arg(long, env = "USERGRAPH_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// Value of the root administrator's first token, used when the database is empty.
+    #[arg(long, env = "USERGRAPH_ROOT_TOKEN", hide_env_values = true)]
+    pub root_token: Option<String>,
+
+    /// Public base URL used in `web_url`, `avatar_url` and pagination `Link` headers.
+    #[arg(long, env = "USERGRAPH_EXTERNAL_URL")]
+    pub external_url: Option<String>,
+
+    /// Run pending migrations on start.
+    #[arg(long, env = "USERGRAPH_AUTO_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_migrate: bool,
+
+    /// Lifetime of JWTs issued by `signIn`, in seconds.
+    #[arg(long, env = "USERGRAPH_JWT_TTL", default_value_t = 86_400)]
+    pub jwt_ttl_secs: i64,
+
+    /// Maximum GraphQL query depth.
+    #[arg(long, env = "USERGRAPH_MAX_DEPTH", default_value_t = 12)]
+    pub max_depth: usize,
+
+    /// Maximum GraphQL query complexity.
+    #[arg(long, env = "USERGRAPH_MAX_COMPLEXITY", default_value_t = 20_000)]
+    pub max_complexity: usize,
+
+    /// Serve the GraphQL introspection schema.
+    #[arg(long, env = "USERGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+
+    /// Serve the GraphiQL page on `GET /graphql` for browsers.
+    #[arg(long, env = "USERGRAPH_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "USERGRAPH_MAX_BODY", default_value_t = 1_048_576)]
+    pub max_body_bytes: usize,
+
+    /// Per-request timeout, in seconds.
+    #[arg(long, env = "USERGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "USERGRAPH_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Log format.
+    #[arg(long, env = "USERGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "root_token",
+                &self.root_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("external_url", &self.external_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides the password of a database URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Config {
+    /// A configuration for tests and embedding: every default, the given database.
+    pub fn for_database(url: impl Into<String>) -> Self {
+        Config {
+            bind: "127.0.0.1:0".parse().expect("literal address"),
+            database_url: Some(url.into()),
+            data_dir: PathBuf::from("data"),
+            secret: None,
+            root_token: None,
+            external_url: None,
+            auto_migrate: true,
+            jwt_ttl_secs: 86_400,
+            max_depth: 12,
+            max_complexity: 20_000,
+            introspection: true,
+            graphiql: true,
+            max_body_bytes: 1_048_576,
+            request_timeout_secs: 30,
+            db_max_connections: 16,
+            log_format: LogFormat::Text,
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("usergraph.db").display()
+            ),
+        }
+    }
+
+    /// The external URL without a trailing slash.
+    pub fn external_url(&self) -> String {
+        match &self.external_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,24 @@
+//! The rules. One module per aggregate; every validation, permission check and database access
+//! of usergraph lives here, and both fronts (GraphQL and REST) call the same functions.
+
+pub mod activities;
+pub mod page;
+pub mod policy;
+pub mod sessions;
+pub mod users;
+pub mod validate;
+
+/// Time as the domain stores it: UTC, truncated to milliseconds so every backend round-trips it.
+pub mod time {
+    use chrono::{DateTime, NaiveDate, Timelike, Utc};
+
+    pub fn now() -> DateTime<Utc> {
+        let t = Utc::now();
+        t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+            .unwrap_or(t)
+    }
+
+    pub fn today() -> NaiveDate {
+        Utc::now().date_naive()
+    }
+}

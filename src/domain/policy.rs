@@ -1,0 +1,33 @@
+//! Who may see and do what. One policy for both fronts: GraphQL field guards and REST view
+//! selection ask these functions.
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use entity::user;
+
+/// May the viewer see the private fields (email, identities, dates, limits, flags) of `user_id`?
+pub fn can_read_private(viewer: &Viewer, user_id: i32) -> bool {
+    viewer
+        .user
+        .as_ref()
+        .is_some_and(|u| u.admin || u.id == user_id)
+}
+
+/// May the viewer see whether `user_id` is an admin? Admins always; users for themselves.
+pub fn can_read_admin_flag(viewer: &Viewer, user_id: i32) -> bool {
+    can_read_private(viewer, user_id)
+}
+
+/// May the viewer see the legacy private token of `user_id`?
+pub fn can_read_private_token(viewer: &Viewer, user_id: i32) -> bool {
+    can_read_private(viewer, user_id)
+}
+
+/// A signed-in admin, else 401 (anonymous) or 403.
+pub fn require_admin(viewer: &Viewer) -> AppResult<&user::Model> {
+    let u = viewer.user()?;
+    if !u.admin {
+        return Err(AppError::Forbidden(None));
+    }
+    Ok(u)
+}

@@ -1,0 +1,141 @@
+//! Signing in with a login (username or primary e-mail) and a password, for a JWT. Failed
+//! passwords are counted in the database; ten in a row lock the account for ten minutes.
+
+use chrono::Duration;
+use entity::{email, user};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+
+use super::validate::{Errors, normalize_email};
+use super::{activities, time};
+use crate::auth::{Keys, password};
+use crate::error::{AppError, AppResult};
+
+pub const MAX_FAILED_ATTEMPTS: i32 = 10;
+pub const LOCK_MINUTES: i64 = 10;
+
+pub struct SignIn {
+    pub login: String,
+    pub password: String,
+    /// Required when the password has expired (set by an admin): becomes the new password.
+    pub new_password: Option<String>,
+}
+
+pub struct Session {
+    pub token: String,
+    pub expires_at: i64,
+    pub user: user::Model,
+}
+
+fn invalid() -> AppError {
+    AppError::SignIn {
+        code: "UNAUTHENTICATED",
+        message: "Invalid login or password.".into(),
+    }
+}
+
+pub async fn sign_in(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    ttl_secs: i64,
+    input: SignIn,
+) -> AppResult<Session> {
+    let login = input.login.trim();
+    let found = if login.contains('@') {
+        let addr = normalize_email(login);
+        email::Entity::find()
+            .filter(email::Column::EmailCanonical.eq(addr))
+            .filter(email::Column::IsPrimary.eq(true))
+            .find_also_related(user::Entity)
+            .one(db)
+            .await?
+            .and_then(|(_, u)| u)
+    } else {
+        user::Entity::find()
+            .filter(user::Column::UsernameCanonical.eq(login.to_lowercase()))
+            .one(db)
+            .await?
+    };
+    let Some(u) = found else {
+        // Spend the same effort as a real check, so timing does not reveal unknown logins.
+        let _ = password::verify(input.password, DUMMY_HASH.to_string()).await;
+        return Err(invalid());
+    };
+    let now = time::now();
+    if u.locked_until.is_some_and(|t| t > now) {
+        return Err(AppError::SignIn {
+            code: "ACCOUNT_LOCKED",
+            message: "Your account is locked. Try again later.".into(),
+        });
+    }
+    if !password::verify(input.password, u.password_hash.clone()).await {
+        record_failure(db, u.id).await?;
+        return Err(invalid());
+    }
+    if u.state != "active" {
+        return Err(AppError::forbidden("Your account has been blocked."));
+    }
+    let mut m: user::ActiveModel = u.clone().into();
+    if u.password_expires_at.is_some_and(|t| t <= now) {
+        let Some(new_password) = input.new_password else {
+            return Err(AppError::SignIn {
+                code: "PASSWORD_EXPIRED",
+                message:
+                    "Your password has expired. Sign in again with newPassword to set a new one."
+                        .into(),
+            });
+        };
+        let mut e = Errors::default();
+        e.password(&new_password);
+        if let Err(AppError::Validation(mut f)) = e.into_result() {
+            let msgs = f.remove("password").unwrap_or_default();
+            return Err(AppError::Validation(
+                [("newPassword".to_string(), msgs)].into(),
+            ));
+        }
+        m.password_hash = Set(password::hash(new_password).await?);
+        m.password_expires_at = Set(None);
+        m.auth_epoch = Set(u.auth_epoch + 1);
+    }
+    m.failed_attempts = Set(0);
+    m.locked_until = Set(None);
+    m.last_sign_in_at = Set(u.current_sign_in_at);
+    m.current_sign_in_at = Set(Some(now));
+    let u = m.update(db).await?;
+    activities::mark(db, u.id, time::today()).await?;
+    let (token, expires_at) = keys.jwt.issue(u.id, u.auth_epoch, ttl_secs)?;
+    Ok(Session {
+        token,
+        expires_at,
+        user: u,
+    })
+}
+
+/// Counts a failed password in one statement (safe across instances) and locks the account
+/// when the count reaches the limit.
+async fn record_failure(db: &DatabaseConnection, user_id: i32) -> AppResult<()> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::FailedAttempts,
+            Expr::col(user::Column::FailedAttempts).add(1),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::LockedUntil,
+            Expr::value(time::now() + Duration::minutes(LOCK_MINUTES)),
+        )
+        .col_expr(user::Column::FailedAttempts, Expr::value(0))
+        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::FailedAttempts.gte(MAX_FAILED_ATTEMPTS))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// An argon2id hash of a random string, used to keep unknown-login answers as slow as real ones.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3WyWmrYnPVGfDfzI6n7x3Gm2aOYQxZc4m1gmWTl2X4U";

@@ -1,0 +1,855 @@
+//! Users: reads with GitLab's filters, and the admin operations create, update, delete, block
+//! and unblock. Every rule of the users API lives here.
+
+use chrono::{DateTime, Utc};
+use entity::{email, event, identity, ssh_key, token, user};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DbErr, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, TransactionTrait,
+};
+
+use super::page::Window;
+use super::policy;
+use super::time;
+use super::validate::{Errors, normalize_email};
+use crate::auth::{Keys, Viewer, password, token as tok};
+use crate::error::{AppError, AppResult, is_unique_violation};
+
+/// A user named by id or by username, as GitLab paths and sudo accept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserRef {
+    Id(i32),
+    Username(String),
+}
+
+impl UserRef {
+    /// Digits are an id, anything else a username.
+    pub fn parse(s: &str) -> Self {
+        match s.parse::<i32>() {
+            Ok(id) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => UserRef::Id(id),
+            _ => UserRef::Username(s.to_string()),
+        }
+    }
+}
+
+pub async fn find_ref(
+    db: &impl ConnectionTrait,
+    r: &UserRef,
+) -> Result<Option<user::Model>, DbErr> {
+    match r {
+        UserRef::Id(id) => user::Entity::find_by_id(*id).one(db).await,
+        UserRef::Username(name) => {
+            user::Entity::find()
+                .filter(user::Column::UsernameCanonical.eq(name.to_lowercase()))
+                .one(db)
+                .await
+        }
+    }
+}
+
+/// The profile page of a user under the external URL.
+pub fn web_url(external_url: &str, u: &user::Model) -> String {
+    format!("{external_url}/{}", u.username)
+}
+
+/// The avatar: a Gravatar identicon of the primary address, as GitLab serves without uploads.
+pub fn avatar_url(u: &user::Model) -> String {
+    use md5::{Digest, Md5};
+    let hash = hex::encode(Md5::digest(u.email.trim().to_lowercase().as_bytes()));
+    format!("https://www.gravatar.com/avatar/{hash}?s=80&d=identicon")
+}
+
+/// One user, readable by anyone (public fields are decided by the fronts through `policy`).
+pub async fn get(
+    db: &impl ConnectionTrait,
+    _viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<user::Model> {
+    find_ref(db, r).await?.ok_or(AppError::NotFound("User"))
+}
+
+/// Several users by id, in no particular order (for loaders).
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i32]) -> Result<Vec<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// GitLab's filters of `GET /users`, combined with AND.
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    pub search: Option<String>,
+    pub username: Option<String>,
+    /// `true` keeps active users; `false` means no filter, as GitLab has it.
+    pub active: bool,
+    pub blocked: bool,
+    pub external: bool,
+    pub extern_uid: Option<String>,
+    pub provider: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UserOrder {
+    #[default]
+    Id,
+    Name,
+    Username,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl UserOrder {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "id" => UserOrder::Id,
+            "name" => UserOrder::Name,
+            "username" => UserOrder::Username,
+            "created_at" => UserOrder::CreatedAt,
+            "updated_at" => UserOrder::UpdatedAt,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortDir {
+    #[default]
+    Asc,
+    Desc,
+}
+
+impl SortDir {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "asc" => Some(SortDir::Asc),
+            "desc" => Some(SortDir::Desc),
+            _ => None,
+        }
+    }
+}
+
+fn like_pattern(q: &str) -> LikeExpr {
+    let escaped = q
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+/// The filtered query, after the permission rules of the list: anonymous callers must name a
+/// username; `extern_uid`/`provider` come together and only from admins; the `external` filter
+/// and e-mail search apply for admins only (others never learn those private fields).
+fn filtered(viewer: &Viewer, f: &UserFilter) -> AppResult<Select<user::Entity>> {
+    if f.extern_uid.is_some() != f.provider.is_some() {
+        return Err(AppError::BadParams(
+            "extern_uid, provider provide all or none of parameters".into(),
+        ));
+    }
+    if viewer.user.is_none() && f.username.is_none() {
+        return Err(AppError::forbidden(
+            "Not authorized to access /api/v4/users",
+        ));
+    }
+    let admin = viewer.is_admin();
+    if f.extern_uid.is_some() {
+        policy::require_admin(viewer)?;
+    }
+    let mut q = user::Entity::find();
+    if let Some(u) = &f.username {
+        q = q.filter(user::Column::UsernameCanonical.eq(u.to_lowercase()));
+    }
+    if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
+        let mut any = Condition::any()
+            .add(Expr::col(user::Column::UsernameCanonical).like(like_pattern(s)))
+            .add(Expr::expr(Func::lower(Expr::col(user::Column::Name))).like(like_pattern(s)));
+        if admin {
+            any = any.add(Expr::col(user::Column::Email).like(like_pattern(s)));
+        }
+        q = q.filter(any);
+    }
+    if f.active {
+        q = q.filter(user::Column::State.eq("active"));
+    }
+    if f.blocked {
+        q = q.filter(user::Column::State.is_in(["blocked", "ldap_blocked"]));
+    }
+    if f.external && admin {
+        q = q.filter(user::Column::External.eq(true));
+    }
+    if admin {
+        if let Some(t) = f.created_after {
+            q = q.filter(user::Column::CreatedAt.gt(t));
+        }
+        if let Some(t) = f.created_before {
+            q = q.filter(user::Column::CreatedAt.lt(t));
+        }
+    }
+    if let (Some(uid), Some(provider)) = (&f.extern_uid, &f.provider) {
+        q = q.filter(
+            user::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(identity::Column::UserId)
+                    .from(identity::Entity)
+                    .and_where(identity::Column::Provider.eq(provider.as_str()))
+                    .and_where(identity::Column::ExternUid.eq(uid.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    Ok(q)
+}
+
+/// One window of the filtered, ordered list.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    f: &UserFilter,
+    order: UserOrder,
+    dir: SortDir,
+    window: Window,
+) -> AppResult<Vec<user::Model>> {
+    let q = filtered(viewer, f)?;
+    let ord = match dir {
+        SortDir::Asc => sea_orm::Order::Asc,
+        SortDir::Desc => sea_orm::Order::Desc,
+    };
+    let q = match order {
+        UserOrder::Id => q,
+        UserOrder::Name => q.order_by(user::Column::Name, ord.clone()),
+        UserOrder::Username => q.order_by(user::Column::UsernameCanonical, ord.clone()),
+        UserOrder::CreatedAt => q.order_by(user::Column::CreatedAt, ord.clone()),
+        UserOrder::UpdatedAt => q.order_by(user::Column::UpdatedAt, ord.clone()),
+    };
+    Ok(q.order_by(user::Column::Id, ord)
+        .offset(window.offset)
+        .limit(window.limit)
+        .all(db)
+        .await?)
+}
+
+/// How many users the filter matches (run only when a caller asks for a total).
+pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, f: &UserFilter) -> AppResult<u64> {
+    Ok(filtered(viewer, f)?.count(db).await?)
+}
+
+/// Identities of several users, for loaders and views.
+pub async fn identities_of(
+    db: &impl ConnectionTrait,
+    user_ids: &[i32],
+) -> Result<Vec<identity::Model>, DbErr> {
+    identity::Entity::find()
+        .filter(identity::Column::UserId.is_in(user_ids.iter().copied()))
+        .order_by_asc(identity::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The attributes of create and update; `None` leaves a value as it is (or at its default).
+#[derive(Clone, Debug, Default)]
+pub struct UserAttrs {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub password: Option<String>,
+    pub skype: Option<String>,
+    pub linkedin: Option<String>,
+    pub twitter: Option<String>,
+    pub website_url: Option<String>,
+    pub organization: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub projects_limit: Option<i64>,
+    pub admin: Option<bool>,
+    pub can_create_group: Option<bool>,
+    pub external: Option<bool>,
+    pub extern_uid: Option<String>,
+    pub provider: Option<String>,
+    pub color_scheme_id: Option<i32>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CreateUser {
+    pub attrs: UserAttrs,
+    /// Send a reset link instead of taking a password (takes priority over `password`).
+    pub reset_password: bool,
+    /// Confirm the user's address at once (`confirm=false` / `skip_confirmation=true`).
+    pub skip_confirmation: bool,
+}
+
+impl UserAttrs {
+    /// Validation of every attribute present; `creating` makes the required ones required.
+    fn validate(&self, creating: bool, reset_password: bool) -> AppResult<()> {
+        let mut e = Errors::default();
+        if let Some(u) = &self.username {
+            e.username(u);
+        }
+        if let Some(m) = &self.email {
+            e.email("email", &normalize_email(m));
+        }
+        if let Some(n) = &self.name {
+            e.name(n);
+        }
+        match &self.password {
+            Some(p) if !(creating && reset_password) => e.password(p),
+            _ => {}
+        }
+        for (field, v) in [
+            ("skype", &self.skype),
+            ("linkedin", &self.linkedin),
+            ("twitter", &self.twitter),
+            ("website_url", &self.website_url),
+            ("organization", &self.organization),
+            ("bio", &self.bio),
+            ("location", &self.location),
+            ("provider", &self.provider),
+            ("extern_uid", &self.extern_uid),
+        ] {
+            if let Some(v) = v {
+                e.max_len(field, v, 255);
+            }
+        }
+        if let Some(p) = self.projects_limit {
+            e.projects_limit(p);
+        }
+        if let Some(c) = self.color_scheme_id
+            && !(1..=7).contains(&c)
+        {
+            e.add("color_scheme_id", "is not included in the list");
+        }
+        e.into_result()
+    }
+
+    fn check_identity_pair(&self) -> AppResult<()> {
+        if self.extern_uid.is_some() != self.provider.is_some() {
+            return Err(AppError::BadParams(
+                "extern_uid, provider provide all or none of parameters".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// 409 when the address or the username belongs to another user (address first, as GitLab).
+async fn check_conflicts(
+    db: &impl ConnectionTrait,
+    except_user: Option<i32>,
+    email: Option<&str>,
+    username: Option<&str>,
+) -> AppResult<()> {
+    if let Some(m) = email {
+        let owner = email::Entity::find()
+            .filter(email::Column::EmailCanonical.eq(normalize_email(m)))
+            .one(db)
+            .await?;
+        if owner.is_some_and(|o| Some(o.user_id) != except_user) {
+            return Err(AppError::conflict("email"));
+        }
+    }
+    if let Some(u) = username {
+        let owner = user::Entity::find()
+            .filter(user::Column::UsernameCanonical.eq(u.to_lowercase()))
+            .one(db)
+            .await?;
+        if owner.is_some_and(|o| Some(o.id) != except_user) {
+            return Err(AppError::conflict("username"));
+        }
+    }
+    Ok(())
+}
+
+async fn check_identity_free(
+    db: &impl ConnectionTrait,
+    except_user: Option<i32>,
+    provider: &str,
+    uid: &str,
+) -> AppResult<()> {
+    let owner = identity::Entity::find()
+        .filter(identity::Column::Provider.eq(provider))
+        .filter(identity::Column::ExternUid.eq(uid))
+        .one(db)
+        .await?;
+    if owner.is_some_and(|o| Some(o.user_id) != except_user) {
+        return Err(AppError::field("extern_uid", "has already been taken"));
+    }
+    Ok(())
+}
+
+/// After a unique violation: say which value was taken (someone else committed it meanwhile).
+async fn explain_conflict(
+    db: &impl ConnectionTrait,
+    except_user: Option<i32>,
+    attrs: &UserAttrs,
+    e: DbErr,
+) -> AppError {
+    if !is_unique_violation(&e) {
+        return e.into();
+    }
+    if let Err(c) = check_conflicts(
+        db,
+        except_user,
+        attrs.email.as_deref(),
+        attrs.username.as_deref(),
+    )
+    .await
+    {
+        return c;
+    }
+    if let (Some(p), Some(u)) = (&attrs.provider, &attrs.extern_uid)
+        && let Err(c) = check_identity_free(db, except_user, p, u).await
+    {
+        return c;
+    }
+    // The unique index fired, yet the value is free now: the other writer rolled back. Report it
+    // as the conflict it was rather than as an internal error.
+    AppError::conflict("username")
+}
+
+/// Creates a user (admin only). Order of refusals: 401, missing parameters, 403, 409, 400.
+pub async fn create(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    viewer: &Viewer,
+    input: CreateUser,
+) -> AppResult<user::Model> {
+    let admin = viewer.user()?.clone();
+    let a = &input.attrs;
+    let mut missing = Vec::new();
+    for (name, v) in [
+        ("email", &a.email),
+        ("name", &a.name),
+        ("username", &a.username),
+    ] {
+        if v.as_deref().is_none_or(|s| s.is_empty()) {
+            missing.push(name);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(AppError::missing(&missing));
+    }
+    if a.password.is_none() && !input.reset_password {
+        return Err(AppError::BadParams(
+            "password, reset_password are missing, at least one parameter must be provided".into(),
+        ));
+    }
+    a.check_identity_pair()?;
+    policy::require_admin(viewer)?;
+    check_conflicts(db, None, a.email.as_deref(), a.username.as_deref()).await?;
+    a.validate(true, input.reset_password)?;
+    if let (Some(p), Some(u)) = (&a.provider, &a.extern_uid) {
+        check_identity_free(db, None, p, u).await?;
+    }
+
+    let password = match (&a.password, input.reset_password) {
+        (Some(p), false) => p.clone(),
+        _ => tok::generate("reset-"),
+    };
+    let hash = password::hash(password).await?;
+    match insert_user(db, keys, Some(admin.id), &input, hash).await {
+        Ok(u) => Ok(u),
+        Err(e) => Err(explain_conflict(db, None, a, e).await),
+    }
+}
+
+async fn insert_user(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    created_by: Option<i32>,
+    input: &CreateUser,
+    password_hash: String,
+) -> Result<user::Model, DbErr> {
+    let a = &input.attrs;
+    let now = time::now();
+    let username = a.username.clone().unwrap_or_default();
+    let email_addr = normalize_email(a.email.as_deref().unwrap_or_default());
+    let txn = db.begin().await?;
+    let model = user::ActiveModel {
+        username_canonical: Set(username.to_lowercase()),
+        username: Set(username),
+        email: Set(email_addr.clone()),
+        name: Set(a.name.clone().unwrap_or_default()),
+        state: Set("active".into()),
+        password_hash: Set(password_hash),
+        admin: Set(a.admin.unwrap_or(false)),
+        bio: Set(a.bio.clone()),
+        location: Set(a.location.clone()),
+        skype: Set(a.skype.clone().unwrap_or_default()),
+        linkedin: Set(a.linkedin.clone().unwrap_or_default()),
+        twitter: Set(a.twitter.clone().unwrap_or_default()),
+        website_url: Set(a.website_url.clone().unwrap_or_default()),
+        organization: Set(a.organization.clone().unwrap_or_default()),
+        projects_limit: Set(a.projects_limit.map(|p| p as i32).unwrap_or(100)),
+        can_create_group: Set(a.can_create_group.unwrap_or(true)),
+        external: Set(a.external.unwrap_or(false)),
+        two_factor_enabled: Set(false),
+        color_scheme_id: Set(a.color_scheme_id.unwrap_or(1)),
+        auth_epoch: Set(0),
+        failed_attempts: Set(0),
+        locked_until: Set(None),
+        password_expires_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        confirmed_at: Set(input.skip_confirmation.then_some(now)),
+        last_sign_in_at: Set(None),
+        current_sign_in_at: Set(None),
+        last_activity_on: Set(None),
+        created_by_id: Set(created_by),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    email::ActiveModel {
+        user_id: Set(model.id),
+        email_canonical: Set(email_addr.clone()),
+        email: Set(email_addr),
+        is_primary: Set(true),
+        confirmed_at: Set(model.confirmed_at),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if let (Some(p), Some(u)) = (&a.provider, &a.extern_uid) {
+        identity::ActiveModel {
+            user_id: Set(model.id),
+            provider: Set(p.clone()),
+            extern_uid: Set(u.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    insert_legacy_token(&txn, keys, model.id, None).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Every user has a legacy private token; its value is kept sealed so an admin acting through
+/// sudo can be shown it, as GitLab's `GET /user` does.
+pub async fn insert_legacy_token(
+    db: &impl ConnectionTrait,
+    keys: &Keys,
+    user_id: i32,
+    value: Option<String>,
+) -> Result<String, DbErr> {
+    let value = value.unwrap_or_else(|| tok::generate(tok::LEGACY_PREFIX));
+    token::ActiveModel {
+        user_id: Set(user_id),
+        kind: Set("legacy".into()),
+        name: Set("private_token".into()),
+        token_digest: Set(tok::digest(&value)),
+        token_encrypted: Set(Some(keys.sealer.seal(&value))),
+        scopes: Set("api read_user".into()),
+        expires_at: Set(None),
+        revoked: Set(false),
+        last_used_at: Set(None),
+        created_at: Set(time::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(value)
+}
+
+/// The legacy private token of a user, decrypted.
+pub async fn private_token(
+    db: &impl ConnectionTrait,
+    keys: &Keys,
+    user_id: i32,
+) -> AppResult<Option<String>> {
+    let t = token::Entity::find()
+        .filter(token::Column::UserId.eq(user_id))
+        .filter(token::Column::Kind.eq("legacy"))
+        .filter(token::Column::Revoked.eq(false))
+        .one(db)
+        .await?;
+    Ok(t.and_then(|t| t.token_encrypted)
+        .and_then(|s| keys.sealer.open(&s)))
+}
+
+/// Modifies a user (admin only). Order: 401, parameters, 403, 404, 409, 400.
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    r: &UserRef,
+    a: UserAttrs,
+) -> AppResult<user::Model> {
+    let actor = viewer.user()?.clone();
+    a.check_identity_pair()?;
+    policy::require_admin(viewer)?;
+    let current = get(db, viewer, r).await?;
+    check_conflicts(
+        db,
+        Some(current.id),
+        a.email.as_deref(),
+        a.username.as_deref(),
+    )
+    .await?;
+    a.validate(false, false)?;
+    if let (Some(p), Some(u)) = (&a.provider, &a.extern_uid) {
+        check_identity_free(db, Some(current.id), p, u).await?;
+    }
+    let new_hash = match &a.password {
+        Some(p) => Some(password::hash(p.clone()).await?),
+        None => None,
+    };
+    match apply_update(db, &actor, &current, &a, new_hash).await {
+        Ok(u) => Ok(u),
+        Err(e) => Err(explain_conflict(db, Some(current.id), &a, e).await),
+    }
+}
+
+async fn apply_update(
+    db: &DatabaseConnection,
+    actor: &user::Model,
+    current: &user::Model,
+    a: &UserAttrs,
+    new_hash: Option<String>,
+) -> Result<user::Model, DbErr> {
+    let now = time::now();
+    let txn = db.begin().await?;
+    let mut m: user::ActiveModel = current.clone().into();
+    if let Some(u) = &a.username {
+        m.username = Set(u.clone());
+        m.username_canonical = Set(u.to_lowercase());
+    }
+    if let Some(n) = &a.name {
+        m.name = Set(n.clone());
+    }
+    macro_rules! set_str {
+        ($($f:ident),*) => {$( if let Some(v) = &a.$f { m.$f = Set(v.clone()); } )*};
+    }
+    set_str!(skype, linkedin, twitter, website_url, organization);
+    if let Some(v) = &a.bio {
+        m.bio = Set(Some(v.clone()));
+    }
+    if let Some(v) = &a.location {
+        m.location = Set(Some(v.clone()));
+    }
+    if let Some(v) = a.projects_limit {
+        m.projects_limit = Set(v as i32);
+    }
+    if let Some(v) = a.admin {
+        m.admin = Set(v);
+    }
+    if let Some(v) = a.can_create_group {
+        m.can_create_group = Set(v);
+    }
+    if let Some(v) = a.external {
+        m.external = Set(v);
+    }
+    if let Some(v) = a.color_scheme_id {
+        m.color_scheme_id = Set(v);
+    }
+    if let Some(h) = new_hash {
+        m.password_hash = Set(h);
+        m.auth_epoch = Set(current.auth_epoch + 1);
+        // A password set by an admin for someone else must be changed at the next sign-in.
+        m.password_expires_at = Set((actor.id != current.id).then_some(now));
+    }
+    if let Some(addr) = &a.email {
+        let addr = normalize_email(addr);
+        if addr != current.email {
+            // The address may be one of the user's own secondary ones: it becomes the primary.
+            email::Entity::delete_many()
+                .filter(email::Column::UserId.eq(current.id))
+                .filter(email::Column::EmailCanonical.eq(addr.as_str()))
+                .filter(email::Column::IsPrimary.eq(false))
+                .exec(&txn)
+                .await?;
+            email::Entity::update_many()
+                .col_expr(email::Column::Email, Expr::value(addr.as_str()))
+                .col_expr(email::Column::EmailCanonical, Expr::value(addr.as_str()))
+                .filter(email::Column::UserId.eq(current.id))
+                .filter(email::Column::IsPrimary.eq(true))
+                .exec(&txn)
+                .await?;
+            m.email = Set(addr);
+        }
+    }
+    m.updated_at = Set(now);
+    let updated = m.update(&txn).await?;
+    if let (Some(p), Some(u)) = (&a.provider, &a.extern_uid) {
+        let existing = identity::Entity::find()
+            .filter(identity::Column::UserId.eq(current.id))
+            .filter(identity::Column::Provider.eq(p.as_str()))
+            .one(&txn)
+            .await?;
+        match existing {
+            Some(i) => {
+                let mut im: identity::ActiveModel = i.into();
+                im.extern_uid = Set(u.clone());
+                im.update(&txn).await?;
+            }
+            None => {
+                identity::ActiveModel {
+                    user_id: Set(current.id),
+                    provider: Set(p.clone()),
+                    extern_uid: Set(u.clone()),
+                    created_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Deletes a user and everything they own, in one transaction (admin only). Idempotent: an
+/// unknown id gives `None`.
+pub async fn delete(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<Option<user::Model>> {
+    policy::require_admin(viewer)?;
+    let Some(u) = find_ref(db, r).await? else {
+        return Ok(None);
+    };
+    let txn = db.begin().await?;
+    token::Entity::delete_many()
+        .filter(token::Column::UserId.eq(u.id))
+        .exec(&txn)
+        .await?;
+    ssh_key::Entity::delete_many()
+        .filter(ssh_key::Column::UserId.eq(u.id))
+        .exec(&txn)
+        .await?;
+    email::Entity::delete_many()
+        .filter(email::Column::UserId.eq(u.id))
+        .exec(&txn)
+        .await?;
+    identity::Entity::delete_many()
+        .filter(identity::Column::UserId.eq(u.id))
+        .exec(&txn)
+        .await?;
+    event::Entity::delete_many()
+        .filter(event::Column::AuthorId.eq(u.id))
+        .exec(&txn)
+        .await?;
+    let res = u.clone().delete(&txn).await?;
+    txn.commit().await?;
+    Ok((res.rows_affected > 0).then_some(u))
+}
+
+/// Blocks a user (admin only): `true` when the state changed, `false` when already blocked.
+pub async fn block(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<(bool, user::Model)> {
+    let admin = policy::require_admin(viewer)?.clone();
+    let u = get(db, viewer, r).await?;
+    match u.state.as_str() {
+        "ldap_blocked" => Err(AppError::forbidden(
+            "LDAP blocked users cannot be modified by the API",
+        )),
+        "blocked" => Ok((false, u)),
+        _ if u.id == admin.id => Err(AppError::forbidden(
+            "The API initiating user cannot be blocked by the API",
+        )),
+        _ => set_state(db, u, "blocked", true).await.map(|u| (true, u)),
+    }
+}
+
+/// Unblocks a user (admin only): `true` when the state changed, `false` when already active.
+pub async fn unblock(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<(bool, user::Model)> {
+    policy::require_admin(viewer)?;
+    let u = get(db, viewer, r).await?;
+    match u.state.as_str() {
+        "ldap_blocked" => Err(AppError::forbidden(
+            "LDAP blocked users cannot be unblocked by the API",
+        )),
+        "blocked" => set_state(db, u, "active", false).await.map(|u| (true, u)),
+        _ => Ok((false, u)),
+    }
+}
+
+async fn set_state(
+    db: &impl ConnectionTrait,
+    u: user::Model,
+    state: &str,
+    bump_epoch: bool,
+) -> AppResult<user::Model> {
+    let epoch = u.auth_epoch + i32::from(bump_epoch);
+    let mut m: user::ActiveModel = u.into();
+    m.state = Set(state.to_string());
+    m.auth_epoch = Set(epoch);
+    m.updated_at = Set(time::now());
+    Ok(m.update(db).await?)
+}
+
+/// On an empty database: the `root` administrator and a first admin token (scopes api,
+/// read_user, sudo). Returns the token when one was created. Safe to race between instances.
+pub async fn bootstrap_root(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    token_value: Option<String>,
+) -> AppResult<Option<String>> {
+    if user::Entity::find().count(db).await? > 0 {
+        return Ok(None);
+    }
+    let hash = password::hash(tok::generate("root-")).await?;
+    let input = CreateUser {
+        attrs: UserAttrs {
+            email: Some("admin@example.com".into()),
+            username: Some("root".into()),
+            name: Some("Administrator".into()),
+            admin: Some(true),
+            ..Default::default()
+        },
+        reset_password: true,
+        skip_confirmation: true,
+    };
+    let root = match insert_user(db, keys, None, &input, hash).await {
+        Ok(u) => u,
+        Err(e) if is_unique_violation(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let value = token_value.unwrap_or_else(|| tok::generate(tok::PAT_PREFIX));
+    token::ActiveModel {
+        user_id: Set(root.id),
+        kind: Set("personal".into()),
+        name: Set("root bootstrap token".into()),
+        token_digest: Set(tok::digest(&value)),
+        token_encrypted: Set(None),
+        scopes: Set("api read_user sudo".into()),
+        expires_at: Set(None),
+        revoked: Set(false),
+        last_used_at: Set(None),
+        created_at: Set(time::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Some(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_refs() {
+        assert_eq!(UserRef::parse("42"), UserRef::Id(42));
+        assert_eq!(UserRef::parse("root"), UserRef::Username("root".into()));
+        assert_eq!(UserRef::parse("+42"), UserRef::Username("+42".into()));
+        assert_eq!(
+            UserRef::parse("99999999999"),
+            UserRef::Username("99999999999".into())
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! Validation rules as GitLab words them. Each check adds messages under the field's name.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::error::{AppError, FieldErrors};
+
+pub const USERNAME_FORMAT: &str = "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-' or end in '.', '.git' or '.atom'.";
+
+static USERNAME_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\A(?:[a-zA-Z0-9_.][a-zA-Z0-9_\-.]*[a-zA-Z0-9_\-]|[a-zA-Z0-9_])\z")
+        .expect("valid regex")
+});
+static EMAIL_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\A[^@\s]+@[^@\s]+\z").expect("valid regex"));
+
+/// Top-level paths a namespace may not take (GitLab 9.x's lists, merged).
+const RESERVED: &[&str] = &[
+    "-",
+    ".well-known",
+    "404.html",
+    "422.html",
+    "500.html",
+    "502.html",
+    "503.html",
+    "abuse_reports",
+    "admin",
+    "all",
+    "api",
+    "apple-touch-icon-precomposed.png",
+    "apple-touch-icon.png",
+    "assets",
+    "autocomplete",
+    "ci",
+    "dashboard",
+    "deploy.html",
+    "explore",
+    "favicon.ico",
+    "files",
+    "groups",
+    "health_check",
+    "help",
+    "hooks",
+    "import",
+    "invites",
+    "issues",
+    "jwt",
+    "login",
+    "merge_requests",
+    "new",
+    "notes",
+    "notification_settings",
+    "oauth",
+    "profile",
+    "projects",
+    "public",
+    "repository",
+    "robots.txt",
+    "s",
+    "search",
+    "sent_notifications",
+    "services",
+    "slash-command-logo.png",
+    "snippets",
+    "teams",
+    "u",
+    "unicorn_test",
+    "unsubscribes",
+    "uploads",
+    "users",
+    "v2",
+];
+
+pub const MIN_PASSWORD: usize = 8;
+pub const MAX_PASSWORD: usize = 128;
+
+/// Collects field errors in one pass.
+#[derive(Default, Debug)]
+pub struct Errors(pub FieldErrors);
+
+impl Errors {
+    pub fn add(&mut self, field: &str, msg: impl Into<String>) {
+        self.0
+            .entry(field.to_string())
+            .or_default()
+            .push(msg.into());
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+
+    pub fn username(&mut self, v: &str) {
+        let len = v.chars().count();
+        if len < 2 {
+            self.add("username", "is too short (minimum is 2 characters)");
+        } else if len > 255 {
+            self.add("username", "is too long (maximum is 255 characters)");
+        }
+        let lower = v.to_ascii_lowercase();
+        if !USERNAME_RE.is_match(v) || lower.ends_with(".git") || lower.ends_with(".atom") {
+            self.add("username", USERNAME_FORMAT);
+        }
+        if RESERVED.contains(&lower.as_str()) {
+            self.add("username", format!("{v} is a reserved name"));
+        }
+    }
+
+    pub fn email(&mut self, field: &str, v: &str) {
+        if v.is_empty() {
+            self.add(field, "can't be blank");
+        } else if !EMAIL_RE.is_match(v) {
+            self.add(field, "is invalid");
+        } else if v.chars().count() > 255 {
+            self.add(field, "is too long (maximum is 255 characters)");
+        }
+    }
+
+    pub fn name(&mut self, v: &str) {
+        if v.trim().is_empty() {
+            self.add("name", "can't be blank");
+        }
+        self.max_len("name", v, 255);
+    }
+
+    pub fn password(&mut self, v: &str) {
+        let len = v.chars().count();
+        if len < MIN_PASSWORD {
+            self.add(
+                "password",
+                format!("is too short (minimum is {MIN_PASSWORD} characters)"),
+            );
+        } else if len > MAX_PASSWORD {
+            self.add(
+                "password",
+                format!("is too long (maximum is {MAX_PASSWORD} characters)"),
+            );
+        }
+    }
+
+    pub fn max_len(&mut self, field: &str, v: &str, max: usize) {
+        if v.chars().count() > max {
+            self.add(field, format!("is too long (maximum is {max} characters)"));
+        }
+    }
+
+    pub fn projects_limit(&mut self, v: i64) {
+        if v < 0 {
+            self.add("projects_limit", "must be greater than or equal to 0");
+        } else if v > i32::MAX as i64 {
+            self.add(
+                "projects_limit",
+                format!("must be less than or equal to {}", i32::MAX),
+            );
+        }
+    }
+}
+
+/// Emails are stored trimmed and lower-cased, as GitLab does.
+pub fn normalize_email(v: &str) -> String {
+    v.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn username_errors(v: &str) -> Vec<String> {
+        let mut e = Errors::default();
+        e.username(v);
+        e.0.remove("username").unwrap_or_default()
+    }
+
+    #[test]
+    fn usernames() {
+        for ok in ["john_smith", ".dot", "a-b", "x1", "_a", "A.b-c_"] {
+            assert!(username_errors(ok).is_empty(), "{ok} should be valid");
+        }
+        for bad in [
+            "test!",
+            "-lead",
+            "trail.",
+            "name.git",
+            "name.ATOM",
+            "sp ace",
+            "ünï",
+        ] {
+            assert!(
+                username_errors(bad).contains(&USERNAME_FORMAT.to_string()),
+                "{bad} should be invalid"
+            );
+        }
+        assert_eq!(username_errors("admin"), vec!["admin is a reserved name"]);
+        assert_eq!(username_errors("Users"), vec!["Users is a reserved name"]);
+        assert_eq!(
+            username_errors("a"),
+            vec!["is too short (minimum is 2 characters)"]
+        );
+    }
+
+    #[test]
+    fn emails_and_passwords() {
+        let mut e = Errors::default();
+        e.email("email", "invalid email");
+        e.email("email", "a@b");
+        e.password("short");
+        e.projects_limit(-1);
+        assert_eq!(e.0["email"], vec!["is invalid"]);
+        assert_eq!(
+            e.0["password"],
+            vec!["is too short (minimum is 8 characters)"]
+        );
+        assert_eq!(
+            e.0["projects_limit"],
+            vec!["must be greater than or equal to 0"]
+        );
+        assert_eq!(normalize_email("  Foo@Example.COM "), "foo@example.com");
+    }
+}

@@ -1,0 +1,121 @@
+//! Relay connections over the domain's offset windows, shared by every list field.
+
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
+use async_graphql::{ObjectType, OutputType};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+use crate::domain::page::Window;
+use crate::error::{AppError, AppResult};
+
+/// An opaque cursor holding the offset of an edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OffsetCursor(pub u64);
+
+/// A cursor that was not made by this server.
+#[derive(Debug)]
+pub struct BadCursor;
+
+impl std::fmt::Display for BadCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("is not a valid cursor")
+    }
+}
+
+impl CursorType for OffsetCursor {
+    type Error = BadCursor;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let bad = || BadCursor;
+        let raw = B64.decode(s).map_err(|_| bad())?;
+        let text = std::str::from_utf8(&raw).map_err(|_| bad())?;
+        let n = text.strip_prefix("offset:").ok_or_else(bad)?;
+        n.parse().map(OffsetCursor).map_err(|_| bad())
+    }
+
+    fn encode_cursor(&self) -> String {
+        B64.encode(format!("offset:{}", self.0))
+    }
+}
+
+/// The four Relay arguments.
+#[derive(Clone, Debug, Default)]
+pub struct Relay {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl Relay {
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        Relay {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+
+    fn decode(field: &str, c: &Option<String>) -> AppResult<Option<u64>> {
+        c.as_deref()
+            .map(|s| {
+                OffsetCursor::decode_cursor(s)
+                    .map(|c| c.0)
+                    .map_err(|_| AppError::field(field, "is not a valid cursor"))
+            })
+            .transpose()
+    }
+
+    /// True when the window can only be placed knowing the total (`last` without `before`).
+    pub fn needs_total(&self) -> bool {
+        self.last.is_some() && self.first.is_none() && self.before.is_none()
+    }
+
+    pub fn window(&self, total: Option<u64>) -> AppResult<Window> {
+        let after = Self::decode("after", &self.after)?;
+        let before = Self::decode("before", &self.before)?;
+        Window::from_relay(self.first, after, self.last, before, total)
+    }
+
+    /// Builds the connection from rows fetched with `limit + 1` (the extra row tells whether a
+    /// next page exists).
+    pub fn connection<N: OutputType, E: ObjectType>(
+        &self,
+        window: Window,
+        mut rows: Vec<N>,
+        extra: E,
+    ) -> Connection<OffsetCursor, N, E> {
+        let more = rows.len() as u64 > window.limit;
+        rows.truncate(window.limit as usize);
+        let has_next = more || self.before.is_some();
+        let mut c = Connection::with_additional_fields(window.offset > 0, has_next, extra);
+        c.edges.extend(
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, n)| Edge::new(OffsetCursor(window.offset + i as u64), n)),
+        );
+        c
+    }
+}
+
+/// A connection without extra fields.
+pub type Plain<N> = Connection<OffsetCursor, N, EmptyFields>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip() {
+        let c = OffsetCursor(42).encode_cursor();
+        assert_eq!(OffsetCursor::decode_cursor(&c).unwrap(), OffsetCursor(42));
+        assert!(OffsetCursor::decode_cursor("garbage!").is_err());
+        assert!(OffsetCursor::decode_cursor(&B64.encode("offset:x")).is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! Typed access to per-request and shared data in resolvers.
+
+use async_graphql::Context;
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+pub trait CtxExt {
+    fn viewer(&self) -> AppResult<&Viewer>;
+    fn state(&self) -> AppResult<&AppState>;
+}
+
+impl CtxExt for Context<'_> {
+    fn viewer(&self) -> AppResult<&Viewer> {
+        self.data::<Viewer>()
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("no viewer in the GraphQL context")))
+    }
+
+    fn state(&self) -> AppResult<&AppState> {
+        self.data::<AppState>()
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("no state in the GraphQL context")))
+    }
+}

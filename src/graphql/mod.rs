@@ -1,0 +1,42 @@
+//! The GraphQL front: schema, resolvers and the axum handler. Resolvers translate to domain
+//! calls; they never query the database or decide permissions themselves (loaders aside).
+
+pub mod connection;
+pub mod context;
+pub mod guards;
+pub mod handler;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
+
+use crate::config::Config;
+pub use mutation::Mutation;
+pub use query::Query;
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema with its limits, without data and without I/O.
+pub fn schema_builder(cfg: &Config) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    let mut b = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(cfg.max_depth)
+        .limit_complexity(cfg.max_complexity)
+        .limit_recursive_depth(32);
+    if !cfg.introspection {
+        b = b.disable_introspection();
+    }
+    b
+}
+
+/// The SDL as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    let schema = schema_builder(&Config::for_database("sqlite::memory:")).finish();
+    schema.sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
+}

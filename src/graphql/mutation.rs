@@ -1,0 +1,314 @@
+//! Root mutations. Each takes one `input` and returns a payload object, as GitLab's GraphQL API.
+
+use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::context::CtxExt;
+use super::query::parse_id;
+use super::types::user::User;
+use crate::domain::sessions::{self, SignIn};
+use crate::domain::users::{self, CreateUser, UserAttrs, UserRef};
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(UserMutation, SessionMutation);
+
+/// Attributes of a new user.
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    /// Primary e-mail address.
+    pub email: String,
+    /// Unique username.
+    pub username: String,
+    /// Full name.
+    pub name: String,
+    /// Password (at least 8 characters). Needed unless `resetPassword` is true.
+    pub password: Option<String>,
+    /// Send the user a password reset link instead of setting a password.
+    #[graphql(default)]
+    pub reset_password: bool,
+    /// Confirm the primary address at once instead of requiring confirmation.
+    #[graphql(default)]
+    pub skip_confirmation: bool,
+    /// Skype id.
+    pub skype: Option<String>,
+    /// LinkedIn profile.
+    pub linkedin: Option<String>,
+    /// Twitter account.
+    pub twitter: Option<String>,
+    /// Personal website.
+    pub website_url: Option<String>,
+    /// Organization.
+    pub organization: Option<String>,
+    /// Number of projects the user may create.
+    pub projects_limit: Option<i32>,
+    /// External uid at `provider`.
+    pub extern_uid: Option<String>,
+    /// External authentication provider of `externUid`.
+    pub provider: Option<String>,
+    /// Short biography.
+    pub bio: Option<String>,
+    /// Location.
+    pub location: Option<String>,
+    /// Make the user an administrator.
+    pub admin: Option<bool>,
+    /// Whether the user may create groups.
+    pub can_create_group: Option<bool>,
+    /// Flag the user as external.
+    pub external: Option<bool>,
+    /// Colour scheme of the user's UI (1-7).
+    pub color_scheme_id: Option<i32>,
+}
+
+/// Changes to a user; absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateUserInput {
+    /// The user to change.
+    pub id: ID,
+    /// Primary e-mail address.
+    pub email: Option<String>,
+    /// Unique username.
+    pub username: Option<String>,
+    /// Full name.
+    pub name: Option<String>,
+    /// New password; the user must change it at their next sign-in.
+    pub password: Option<String>,
+    /// Skype id.
+    pub skype: Option<String>,
+    /// LinkedIn profile.
+    pub linkedin: Option<String>,
+    /// Twitter account.
+    pub twitter: Option<String>,
+    /// Personal website.
+    pub website_url: Option<String>,
+    /// Organization.
+    pub organization: Option<String>,
+    /// Number of projects the user may create.
+    pub projects_limit: Option<i32>,
+    /// External uid at `provider`.
+    pub extern_uid: Option<String>,
+    /// External authentication provider of `externUid`.
+    pub provider: Option<String>,
+    /// Short biography.
+    pub bio: Option<String>,
+    /// Location.
+    pub location: Option<String>,
+    /// Make the user an administrator, or not.
+    pub admin: Option<bool>,
+    /// Whether the user may create groups.
+    pub can_create_group: Option<bool>,
+    /// Flag the user as external, or not.
+    pub external: Option<bool>,
+    /// Colour scheme of the user's UI (1-7).
+    pub color_scheme_id: Option<i32>,
+}
+
+/// Names a user by id.
+#[derive(InputObject)]
+pub struct UserIdInput {
+    /// The user's id.
+    pub id: ID,
+}
+
+/// Result of `createUser`.
+#[derive(SimpleObject)]
+pub struct CreateUserPayload {
+    /// The new user.
+    pub user: User,
+}
+
+/// Result of `updateUser`.
+#[derive(SimpleObject)]
+pub struct UpdateUserPayload {
+    /// The user after the change.
+    pub user: User,
+}
+
+/// Result of `deleteUser`.
+#[derive(SimpleObject)]
+pub struct DeleteUserPayload {
+    /// The deleted user; null when there was no such user (deleting is idempotent).
+    pub user: Option<User>,
+}
+
+/// Result of `blockUser` and `unblockUser`.
+#[derive(SimpleObject)]
+pub struct UserStatePayload {
+    /// The user after the change.
+    pub user: User,
+    /// Whether the state changed (false when it already was as asked).
+    pub changed: bool,
+}
+
+/// Credentials for `signIn`.
+#[derive(InputObject)]
+pub struct SignInInput {
+    /// Username or primary e-mail address.
+    pub login: String,
+    /// Password.
+    pub password: String,
+    /// A new password, required when the current one has expired.
+    pub new_password: Option<String>,
+}
+
+/// Result of `signIn`.
+#[derive(SimpleObject)]
+pub struct SignInPayload {
+    /// A JWT to send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The signed-in user.
+    pub user: User,
+}
+
+fn attrs_of_create(i: CreateUserInput) -> CreateUser {
+    CreateUser {
+        attrs: UserAttrs {
+            email: Some(i.email),
+            username: Some(i.username),
+            name: Some(i.name),
+            password: i.password,
+            skype: i.skype,
+            linkedin: i.linkedin,
+            twitter: i.twitter,
+            website_url: i.website_url,
+            organization: i.organization,
+            bio: i.bio,
+            location: i.location,
+            projects_limit: i.projects_limit.map(i64::from),
+            admin: i.admin,
+            can_create_group: i.can_create_group,
+            external: i.external,
+            extern_uid: i.extern_uid,
+            provider: i.provider,
+            color_scheme_id: i.color_scheme_id,
+        },
+        reset_password: i.reset_password,
+        skip_confirmation: i.skip_confirmation,
+    }
+}
+
+fn attrs_of_update(i: UpdateUserInput) -> UserAttrs {
+    UserAttrs {
+        email: i.email,
+        username: i.username,
+        name: i.name,
+        password: i.password,
+        skype: i.skype,
+        linkedin: i.linkedin,
+        twitter: i.twitter,
+        website_url: i.website_url,
+        organization: i.organization,
+        bio: i.bio,
+        location: i.location,
+        projects_limit: i.projects_limit.map(i64::from),
+        admin: i.admin,
+        can_create_group: i.can_create_group,
+        external: i.external,
+        extern_uid: i.extern_uid,
+        provider: i.provider,
+        color_scheme_id: i.color_scheme_id,
+    }
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Creates a user. Admin only.
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> Result<CreateUserPayload> {
+        let st = ctx.state()?;
+        let u = users::create(&st.db, &st.keys, ctx.viewer()?, attrs_of_create(input)).await?;
+        Ok(CreateUserPayload { user: User(u) })
+    }
+
+    /// Changes a user. Admin only.
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateUserInput,
+    ) -> Result<UpdateUserPayload> {
+        let st = ctx.state()?;
+        let id = parse_id("id", &input.id)?;
+        let u = users::update(
+            &st.db,
+            ctx.viewer()?,
+            &UserRef::Id(id),
+            attrs_of_update(input),
+        )
+        .await?;
+        Ok(UpdateUserPayload { user: User(u) })
+    }
+
+    /// Deletes a user with their identities, keys, e-mails, tokens and events. Admin only.
+    async fn delete_user(
+        &self,
+        ctx: &Context<'_>,
+        input: UserIdInput,
+    ) -> Result<DeleteUserPayload> {
+        let st = ctx.state()?;
+        let id = parse_id("id", &input.id)?;
+        let u = users::delete(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
+        Ok(DeleteUserPayload { user: u.map(User) })
+    }
+
+    /// Blocks a user: they can no longer sign in or use their tokens. Admin only.
+    async fn block_user(&self, ctx: &Context<'_>, input: UserIdInput) -> Result<UserStatePayload> {
+        let st = ctx.state()?;
+        let id = parse_id("id", &input.id)?;
+        let (changed, u) = users::block(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
+        Ok(UserStatePayload {
+            user: User(u),
+            changed,
+        })
+    }
+
+    /// Unblocks a user. Admin only.
+    async fn unblock_user(
+        &self,
+        ctx: &Context<'_>,
+        input: UserIdInput,
+    ) -> Result<UserStatePayload> {
+        let st = ctx.state()?;
+        let id = parse_id("id", &input.id)?;
+        let (changed, u) = users::unblock(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
+        Ok(UserStatePayload {
+            user: User(u),
+            changed,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct SessionMutation;
+
+#[Object]
+impl SessionMutation {
+    /// Signs in with a username or e-mail and a password; returns a JWT.
+    async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<SignInPayload> {
+        let st = ctx.state()?;
+        let s = sessions::sign_in(
+            &st.db,
+            &st.keys,
+            st.cfg.jwt_ttl_secs,
+            SignIn {
+                login: input.login,
+                password: input.password,
+                new_password: input.new_password,
+            },
+        )
+        .await?;
+        let expires_at = DateTime::from_timestamp(s.expires_at, 0).unwrap_or_default();
+        Ok(SignInPayload {
+            token: s.token,
+            expires_at,
+            user: User(s.user),
+        })
+    }
+}

@@ -1,0 +1,236 @@
+//! The `User` type: public fields for everyone, private fields behind the soft guard.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{identity, user};
+
+use crate::domain::{policy, users};
+use crate::graphql::context::CtxExt;
+use crate::graphql::guards;
+use crate::graphql::loaders::{DbLoader, IdentitiesOf};
+
+/// The state of a user account.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(rename_items = "snake_case")]
+pub enum UserState {
+    /// The user can sign in and use the API.
+    Active,
+    /// Blocked by an administrator.
+    Blocked,
+    /// Blocked by LDAP synchronisation; the API cannot change it.
+    LdapBlocked,
+}
+
+impl UserState {
+    pub fn from_db(s: &str) -> Self {
+        match s {
+            "blocked" => UserState::Blocked,
+            "ldap_blocked" => UserState::LdapBlocked,
+            _ => UserState::Active,
+        }
+    }
+}
+
+/// A link between a user and an external authentication provider.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Identity {
+    /// Name of the provider, e.g. `github`.
+    pub provider: String,
+    /// The user's id at the provider.
+    pub extern_uid: String,
+    #[graphql(skip)]
+    pub created: DateTime<Utc>,
+}
+
+#[ComplexObject]
+impl Identity {
+    /// When the identity was linked.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.created
+    }
+}
+
+impl From<identity::Model> for Identity {
+    fn from(m: identity::Model) -> Self {
+        Identity {
+            provider: m.provider,
+            extern_uid: m.extern_uid,
+            created: m.created_at,
+        }
+    }
+}
+
+/// A user account.
+pub struct User(pub user::Model);
+
+/// A user account. Fields marked private read `null`, with a FORBIDDEN error, for anyone but the
+/// user themself and administrators.
+#[Object]
+impl User {
+    /// The user's id, the same number the REST API uses.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Unique username.
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+
+    /// Full name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Account state.
+    async fn state(&self) -> UserState {
+        UserState::from_db(&self.0.state)
+    }
+
+    /// URL of the user's avatar image.
+    async fn avatar_url(&self) -> String {
+        users::avatar_url(&self.0)
+    }
+
+    /// URL of the user's profile page.
+    async fn web_url(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(users::web_url(&ctx.state()?.cfg.external_url(), &self.0))
+    }
+
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// Short biography.
+    async fn bio(&self) -> Option<&str> {
+        self.0.bio.as_deref()
+    }
+
+    /// Location.
+    async fn location(&self) -> Option<&str> {
+        self.0.location.as_deref()
+    }
+
+    /// Skype id.
+    async fn skype(&self) -> &str {
+        &self.0.skype
+    }
+
+    /// LinkedIn profile.
+    async fn linkedin(&self) -> &str {
+        &self.0.linkedin
+    }
+
+    /// Twitter account.
+    async fn twitter(&self) -> &str {
+        &self.0.twitter
+    }
+
+    /// Personal website.
+    async fn website_url(&self) -> &str {
+        &self.0.website_url
+    }
+
+    /// Organization.
+    async fn organization(&self) -> &str {
+        &self.0.organization
+    }
+
+    /// Primary e-mail address. Private.
+    async fn email(&self, ctx: &Context<'_>) -> Option<String> {
+        guards::private(ctx, self.0.id, || self.0.email.clone())
+    }
+
+    /// Whether the user is an administrator. Private.
+    async fn is_admin(&self, ctx: &Context<'_>) -> Option<bool> {
+        let allowed = ctx
+            .viewer()
+            .map(|v| policy::can_read_admin_flag(v, self.0.id))
+            .unwrap_or(false);
+        guards::allow_or_forbid(ctx, allowed).then_some(self.0.admin)
+    }
+
+    /// When the user last signed in before the current session. Private.
+    async fn last_sign_in_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        guards::private(ctx, self.0.id, || self.0.last_sign_in_at).flatten()
+    }
+
+    /// When the user signed in most recently. Private.
+    async fn current_sign_in_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        guards::private(ctx, self.0.id, || self.0.current_sign_in_at).flatten()
+    }
+
+    /// When the primary address was confirmed; null while unconfirmed. Private.
+    async fn confirmed_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        guards::private(ctx, self.0.id, || self.0.confirmed_at).flatten()
+    }
+
+    /// The last day the user was active. Private.
+    async fn last_activity_on(&self, ctx: &Context<'_>) -> Option<NaiveDate> {
+        guards::private(ctx, self.0.id, || self.0.last_activity_on).flatten()
+    }
+
+    /// When the password stops working and must be changed at sign-in. Private.
+    async fn password_expires_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        guards::private(ctx, self.0.id, || self.0.password_expires_at).flatten()
+    }
+
+    /// Colour scheme of the user's UI. Private.
+    async fn color_scheme_id(&self, ctx: &Context<'_>) -> Option<i32> {
+        guards::private(ctx, self.0.id, || self.0.color_scheme_id)
+    }
+
+    /// How many projects the user may create. Private.
+    async fn projects_limit(&self, ctx: &Context<'_>) -> Option<i32> {
+        guards::private(ctx, self.0.id, || self.0.projects_limit)
+    }
+
+    /// Whether the user may create groups. Private.
+    async fn can_create_group(&self, ctx: &Context<'_>) -> Option<bool> {
+        guards::private(ctx, self.0.id, || self.0.can_create_group)
+    }
+
+    /// Whether the user may create projects. Private.
+    async fn can_create_project(&self, ctx: &Context<'_>) -> Option<bool> {
+        guards::private(ctx, self.0.id, || self.0.projects_limit > 0)
+    }
+
+    /// Whether two-factor authentication is on. Private.
+    async fn two_factor_enabled(&self, ctx: &Context<'_>) -> Option<bool> {
+        guards::private(ctx, self.0.id, || self.0.two_factor_enabled)
+    }
+
+    /// Whether the user is external (sees only what they are given). Private.
+    async fn external(&self, ctx: &Context<'_>) -> Option<bool> {
+        guards::private(ctx, self.0.id, || self.0.external)
+    }
+
+    /// Links to external authentication providers. Private.
+    async fn identities(&self, ctx: &Context<'_>) -> Result<Option<Vec<Identity>>> {
+        if guards::private(ctx, self.0.id, || ()).is_none() {
+            return Ok(None);
+        }
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
+        let rows = loader
+            .load_one(IdentitiesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(Some(rows.into_iter().map(Identity::from).collect()))
+    }
+
+    /// The user's legacy private token. Private.
+    async fn private_token(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let allowed = ctx
+            .viewer()
+            .map(|v| policy::can_read_private_token(v, self.0.id))
+            .unwrap_or(false);
+        if !guards::allow_or_forbid(ctx, allowed) {
+            return Ok(None);
+        }
+        let st = ctx.state()?;
+        Ok(users::private_token(&st.db, &st.keys, self.0.id).await?)
+    }
+}

@@ -1,0 +1,138 @@
+//! usergraph: a GraphQL server for a GitLab-style user domain, with a compatibility router that
+//! serves GitLab's `/api/v4` REST paths from the same domain logic.
+//!
+//! [`app`] builds the axum router; [`init`] connects, migrates and bootstraps. `main.rs` and the
+//! tests build on these two only.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod rest;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+use tower_http::cors::CorsLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+pub use state::AppState;
+
+use migration::Migrator;
+use sea_orm_migration::sea_orm;
+
+/// Router state: the shared application state and the built schema.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: graphql::AppSchema,
+}
+
+/// Opens the pool. SQLite files get WAL; the parent directory is created when missing.
+pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
+    let url = cfg.database_url();
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .map(|p| p.split('?').next().unwrap_or(p))
+        && let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections(cfg.db_max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let db = Database::connect(opts).await?;
+    if db.get_database_backend() == DatabaseBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+    }
+    Ok(db)
+}
+
+/// Connects, migrates (when configured), derives keys and creates the root administrator on an
+/// empty database. Returns the state and, on first start, the root token to show once.
+pub async fn init(cfg: Config) -> anyhow::Result<(AppState, Option<String>)> {
+    let db = connect(&cfg).await?;
+    if cfg.auto_migrate {
+        Migrator::up(&db, None).await?;
+    }
+    let secret = auth::secret::load_or_create(cfg.secret.as_deref(), &cfg.data_dir)?;
+    let keys = auth::Keys::from_secret(&secret)?;
+    let root = domain::users::bootstrap_root(&db, &keys, cfg.root_token.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap of the root user failed: {e:?}"))?;
+    Ok((
+        AppState {
+            db,
+            keys: Arc::new(keys),
+            cfg: Arc::new(cfg),
+        },
+        root,
+    ))
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(st): State<HttpState>) -> impl IntoResponse {
+    match st.app.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ok" })),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "database unavailable" })),
+            )
+        }
+    }
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    let schema = graphql::schema_builder(&state.cfg)
+        .data(state.clone())
+        .finish();
+    let cfg = state.cfg.clone();
+    let http = HttpState { app: state, schema };
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/graphql", get(graphql::handler::graphql).post(graphql::handler::graphql))
+        .route("/api/graphql", get(graphql::handler::graphql).post(graphql::handler::graphql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .nest("/api/v4", rest::router())
+        .fallback(rest::not_found)
+        .with_state(http)
+        .layer(RequestBodyLimitLayer::new(cfg.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(cfg.request_timeout_secs),
+        ))
+        .layer(CorsLayer::permissive().expose_headers(rest::pagination::EXPOSED_HEADERS.map(HeaderName::from_static)))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}

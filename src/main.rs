@@ -1,0 +1,128 @@
+//! The `usergraph` command: serve (default), migrate, schema.
+
+use clap::{Parser, Subcommand};
+use sea_orm_migration::MigratorTrait;
+use tracing_subscriber::EnvFilter;
+use usergraph::config::{Config, LogFormat};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "usergraph",
+    version,
+    about = "GraphQL server for a GitLab-style user domain, with GitLab's /api/v4 REST paths"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    config: Config,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum MigrateAction {
+    /// Apply pending migrations (the default).
+    Up,
+    /// Roll back the last migration.
+    Down,
+    /// List applied and pending migrations.
+    Status,
+    /// Drop everything and migrate from scratch.
+    Fresh,
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Schema => {
+            print!("{}", usergraph::graphql::sdl());
+            Ok(())
+        }
+        Command::Migrate { action } => {
+            init_tracing(cli.config.log_format);
+            let db = usergraph::connect(&cli.config).await?;
+            match action.unwrap_or(MigrateAction::Up) {
+                MigrateAction::Up => migration::Migrator::up(&db, None).await?,
+                MigrateAction::Down => migration::Migrator::down(&db, Some(1)).await?,
+                MigrateAction::Status => migration::Migrator::status(&db).await?,
+                MigrateAction::Fresh => migration::Migrator::fresh(&db).await?,
+            }
+            Ok(())
+        }
+        Command::Serve => serve(cli.config).await,
+    }
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    init_tracing(cfg.log_format);
+    let bind = cfg.bind;
+    let external = cfg.external_url();
+    tracing::info!(database = %usergraph::config::redact_url(&cfg.database_url()), "starting");
+    let (state, root_token) = usergraph::init(cfg).await?;
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    if let Some(token) = root_token {
+        // Shown once, on the first start of an empty database; it is stored only as a digest.
+        println!(
+            "\nCreated the administrator `root`. Its API token (shown only now):\n\n    {token}\n"
+        );
+        println!("Try:  curl -s {external}/graphql -H 'Authorization: Bearer {token}' \\");
+        println!(
+            "        -H 'Content-Type: application/json' -d '{{\"query\":\"{{ currentUser {{ username isAdmin }} }}\"}}'\n"
+        );
+    }
+    tracing::info!(%addr, "listening; GraphQL at /graphql, REST at /api/v4");
+    axum::serve(listener, usergraph::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,15 @@
+//! What every request shares: the database pool, the derived keys and the configuration.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Keys;
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub keys: Arc<Keys>,
+    pub cfg: Arc<Config>,
+}
