@@ -235,7 +235,7 @@ impl ErrorExtensions for AppError {
                         .iter()
                         .map(|(k, v)| {
                             (
-                                async_graphql::Name::new(k),
+                                async_graphql::Name::new(camel_case(k)),
                                 async_graphql::Value::List(
                                     v.iter()
                                         .map(|m| async_graphql::Value::String(m.clone()))
@@ -259,6 +259,23 @@ impl ErrorExtensions for AppError {
             }
         })
     }
+}
+
+/// `projects_limit` -> `projectsLimit`: GraphQL names the fields in camelCase.
+fn camel_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut upper = false;
+    for c in s.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl From<AppError> for async_graphql::Error {

@@ -1,0 +1,7 @@
+//! One integration-test binary: every test talks HTTP to the real router over a real database.
+
+mod common;
+
+mod graphql_auth;
+mod graphql_users;
+mod schema_sdl;
