@@ -10,7 +10,14 @@ use usergraph::auth::token as tok;
 use crate::common::{TestApp, each_backend};
 
 /// Stores a token row directly (as the token domain would) and returns its value.
-async fn insert_token(app: &TestApp, user_id: i32, kind: &str, scopes: &str, revoked: bool, expires_in_days: Option<i64>) -> String {
+async fn insert_token(
+    app: &TestApp,
+    user_id: i32,
+    kind: &str,
+    scopes: &str,
+    revoked: bool,
+    expires_in_days: Option<i64>,
+) -> String {
     let value = tok::generate(tok::PAT_PREFIX);
     token::ActiveModel {
         user_id: Set(user_id),
@@ -42,11 +49,22 @@ async fn token_sources() {
         let url = format!("{}/graphql", app.base);
         let body = json!({ "query": ME });
         for req in [
-            app.client.post(&url).header("PRIVATE-TOKEN", &u.token).json(&body),
-            app.client.post(format!("{url}?private_token={}", u.token)).json(&body),
+            app.client
+                .post(&url)
+                .header("PRIVATE-TOKEN", &u.token)
+                .json(&body),
+            app.client
+                .post(format!("{url}?private_token={}", u.token))
+                .json(&body),
             app.client.post(&url).bearer_auth(&u.token).json(&body),
-            app.client.post(&url).header("Authorization", format!("bearer {}", u.token)).json(&body),
-            app.client.post(format!("{}/api/graphql", app.base)).bearer_auth(&u.token).json(&body),
+            app.client
+                .post(&url)
+                .header("Authorization", format!("bearer {}", u.token))
+                .json(&body),
+            app.client
+                .post(format!("{}/api/graphql", app.base))
+                .bearer_auth(&u.token)
+                .json(&body),
         ] {
             let res = TestApp::finish(req).await;
             assert_eq!(res.data()["currentUser"]["username"], "tokens");
@@ -58,11 +76,24 @@ async fn token_sources() {
         // Revoked and expired tokens: 401 with the reason.
         let revoked = insert_token(&app, u.id, "personal", "api", true, None).await;
         let res = app.gql(Some(&revoked), ME, json!({})).await;
-        assert_eq!((res.status.as_u16(), res.code()), (401, "UNAUTHENTICATED".into()));
-        assert!(res.body["errors"][0]["message"].as_str().unwrap().contains("revoked"));
+        assert_eq!(
+            (res.status.as_u16(), res.code()),
+            (401, "UNAUTHENTICATED".into())
+        );
+        assert!(
+            res.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("revoked")
+        );
         let expired = insert_token(&app, u.id, "personal", "api", false, Some(-1)).await;
         let res = app.gql(Some(&expired), ME, json!({})).await;
-        assert!(res.body["errors"][0]["message"].as_str().unwrap().contains("expired"));
+        assert!(
+            res.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("expired")
+        );
         // Expiring today still works.
         let today = insert_token(&app, u.id, "personal", "api", false, Some(0)).await;
         app.gql(Some(&today), ME, json!({})).await.data();
@@ -204,18 +235,42 @@ async fn ten_failed_passwords_lock_the_account() {
     each_backend(|app| async move {
         app.user("locky").await;
         for _ in 0..10 {
-            let res = app.gql(None, SIGN_IN, json!({ "login": "locky", "password": "wrong-password" })).await;
+            let res = app
+                .gql(
+                    None,
+                    SIGN_IN,
+                    json!({ "login": "locky", "password": "wrong-password" }),
+                )
+                .await;
             assert_eq!(res.code(), "UNAUTHENTICATED");
         }
-        let res = app.gql(None, SIGN_IN, json!({ "login": "locky", "password": "s3cret-password" })).await;
+        let res = app
+            .gql(
+                None,
+                SIGN_IN,
+                json!({ "login": "locky", "password": "s3cret-password" }),
+            )
+            .await;
         assert_eq!(res.code(), "ACCOUNT_LOCKED");
-        let row = user::Entity::find().all(app.db()).await.unwrap().into_iter().find(|u| u.username == "locky").unwrap();
+        let row = user::Entity::find()
+            .all(app.db())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.username == "locky")
+            .unwrap();
         assert!(row.locked_until.unwrap() > Utc::now() + Duration::minutes(9));
         // After the lock passes, the right password works again and resets the count.
         let mut m: user::ActiveModel = row.into();
         m.locked_until = Set(Some(Utc::now() - Duration::seconds(1)));
         m.update(app.db()).await.unwrap();
-        app.gql(None, SIGN_IN, json!({ "login": "locky", "password": "s3cret-password" })).await.data();
+        app.gql(
+            None,
+            SIGN_IN,
+            json!({ "login": "locky", "password": "s3cret-password" }),
+        )
+        .await
+        .data();
     })
     .await;
 }
@@ -224,14 +279,32 @@ async fn ten_failed_passwords_lock_the_account() {
 async fn activity_is_marked_once_a_day() {
     each_backend(|app| async move {
         let u = app.user("active1").await;
-        let before = user::Entity::find_by_id(u.id).one(app.db()).await.unwrap().unwrap();
+        let before = user::Entity::find_by_id(u.id)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(before.last_activity_on, None);
         app.gql(Some(&u.token), ME, json!({})).await.data();
-        let after = user::Entity::find_by_id(u.id).one(app.db()).await.unwrap().unwrap();
+        let after = user::Entity::find_by_id(u.id)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(after.last_activity_on, Some(Utc::now().date_naive()));
         // A later day's mark never moves it backwards.
-        usergraph::domain::activities::mark(app.db(), u.id, Utc::now().date_naive() - Duration::days(3)).await.unwrap();
-        let again = user::Entity::find_by_id(u.id).one(app.db()).await.unwrap().unwrap();
+        usergraph::domain::activities::mark(
+            app.db(),
+            u.id,
+            Utc::now().date_naive() - Duration::days(3),
+        )
+        .await
+        .unwrap();
+        let again = user::Entity::find_by_id(u.id)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(again.last_activity_on, Some(Utc::now().date_naive()));
     })
     .await;
@@ -242,25 +315,42 @@ async fn http_surface() {
     each_backend(|app| async move {
         // GET with a query string runs queries.
         let res = TestApp::finish(
-            app.client.get(format!("{}/graphql", app.base)).query(&[("query", ME)]).bearer_auth(app.admin()),
+            app.client
+                .get(format!("{}/graphql", app.base))
+                .query(&[("query", ME)])
+                .bearer_auth(app.admin()),
         )
         .await;
         assert_eq!(res.data()["currentUser"]["username"], "root");
         // Mutations over GET: 405.
-        let res = TestApp::finish(
-            app.client
-                .get(format!("{}/graphql", app.base))
-                .query(&[("query", "mutation { signIn(input: { login: \"a\", password: \"b\" }) { token } }")]),
-        )
+        let res = TestApp::finish(app.client.get(format!("{}/graphql", app.base)).query(&[(
+            "query",
+            "mutation { signIn(input: { login: \"a\", password: \"b\" }) { token } }",
+        )]))
         .await;
         assert_eq!(res.status, 405);
         // A browser gets GraphiQL.
-        let res = app.client.get(format!("{}/graphql", app.base)).header("Accept", "text/html").send().await.unwrap();
+        let res = app
+            .client
+            .get(format!("{}/graphql", app.base))
+            .header("Accept", "text/html")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
-        assert!(res.text().await.unwrap().to_lowercase().contains("graphiql"));
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .to_lowercase()
+                .contains("graphiql")
+        );
         // Malformed body: 400 with a GraphQL error.
         let res = TestApp::finish(
-            app.client.post(format!("{}/graphql", app.base)).header("Content-Type", "application/json").body("{not json"),
+            app.client
+                .post(format!("{}/graphql", app.base))
+                .header("Content-Type", "application/json")
+                .body("{not json"),
         )
         .await;
         assert_eq!(res.status, 400);
@@ -271,11 +361,26 @@ async fn http_surface() {
         assert_ne!(res.status, 500);
         // Unknown routes: GitLab's JSON 404; health and readiness answer.
         let res = app.request(reqwest::Method::GET, "/nope", None, None).await;
-        assert_eq!((res.status.as_u16(), res.body.clone()), (404, json!({ "error": "404 Not Found" })));
-        assert_eq!(app.request(reqwest::Method::GET, "/healthz", None, None).await.status, 200);
-        assert_eq!(app.request(reqwest::Method::GET, "/readyz", None, None).await.status, 200);
+        assert_eq!(
+            (res.status.as_u16(), res.body.clone()),
+            (404, json!({ "error": "404 Not Found" }))
+        );
+        assert_eq!(
+            app.request(reqwest::Method::GET, "/healthz", None, None)
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            app.request(reqwest::Method::GET, "/readyz", None, None)
+                .await
+                .status,
+            200
+        );
         // Every response carries a request id.
-        let res = app.request(reqwest::Method::GET, "/healthz", None, None).await;
+        let res = app
+            .request(reqwest::Method::GET, "/healthz", None, None)
+            .await;
         assert!(res.header("x-request-id").is_some_and(|v| !v.is_empty()));
     })
     .await;

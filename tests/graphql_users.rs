@@ -180,30 +180,63 @@ async fn concurrent_creates_of_one_username_yield_one_user() {
                 let mut inp = input("racer");
                 inp["username"] = json!(if i % 2 == 0 { "racer" } else { "RACER" });
                 inp["email"] = json!(format!("racer{i}@example.com"));
-                app.gql(Some(app.admin()), CREATE, json!({ "input": inp })).await
+                app.gql(Some(app.admin()), CREATE, json!({ "input": inp }))
+                    .await
             }
         });
         let results = futures::future::join_all(tasks).await;
-        let ok = results.iter().filter(|r| r.body.get("errors").is_none()).count();
-        let conflicts = results.iter().filter(|r| r.codes() == vec!["CONFLICT"]).count();
-        assert_eq!((ok, conflicts), (1, 19), "{:?}", results.iter().map(|r| &r.body).collect::<Vec<_>>());
+        let ok = results
+            .iter()
+            .filter(|r| r.body.get("errors").is_none())
+            .count();
+        let conflicts = results
+            .iter()
+            .filter(|r| r.codes() == vec!["CONFLICT"])
+            .count();
+        assert_eq!(
+            (ok, conflicts),
+            (1, 19),
+            "{:?}",
+            results.iter().map(|r| &r.body).collect::<Vec<_>>()
+        );
         assert!(results.iter().all(|r| r.status == 200));
-        let n = user::Entity::find().filter(user::Column::UsernameCanonical.eq("racer")).count(app.db()).await.unwrap();
+        let n = user::Entity::find()
+            .filter(user::Column::UsernameCanonical.eq("racer"))
+            .count(app.db())
+            .await
+            .unwrap();
         assert_eq!(n, 1);
         // And one e-mail, many users.
         let tasks = (0..20).map(|i| {
             let app = app.clone();
             async move {
                 let mut inp = input(&format!("mail{i}"));
-                inp["email"] = json!(if i % 2 == 0 { "same@example.com" } else { "SAME@example.com" });
-                app.gql(Some(app.admin()), CREATE, json!({ "input": inp })).await
+                inp["email"] = json!(if i % 2 == 0 {
+                    "same@example.com"
+                } else {
+                    "SAME@example.com"
+                });
+                app.gql(Some(app.admin()), CREATE, json!({ "input": inp }))
+                    .await
             }
         });
         let results = futures::future::join_all(tasks).await;
-        let ok = results.iter().filter(|r| r.body.get("errors").is_none()).count();
+        let ok = results
+            .iter()
+            .filter(|r| r.body.get("errors").is_none())
+            .count();
         assert_eq!(ok, 1);
-        assert!(results.iter().filter(|r| r.body.get("errors").is_some()).all(|r| r.code() == "CONFLICT"));
-        let n = email::Entity::find().filter(email::Column::EmailCanonical.eq("same@example.com")).count(app.db()).await.unwrap();
+        assert!(
+            results
+                .iter()
+                .filter(|r| r.body.get("errors").is_some())
+                .all(|r| r.code() == "CONFLICT")
+        );
+        let n = email::Entity::find()
+            .filter(email::Column::EmailCanonical.eq("same@example.com"))
+            .count(app.db())
+            .await
+            .unwrap();
         assert_eq!(n, 1);
     })
     .await;
@@ -269,9 +302,24 @@ async fn field_guards_hide_private_fields() {
 }
 
 async fn names(app: &TestApp, token: Option<&str>, args: &str) -> Vec<String> {
-    let args = if args.is_empty() { String::new() } else { format!("({args})") };
-    let res = app.gql(token, &format!("{{ users{args} {{ nodes {{ username }} }} }}"), json!({})).await;
-    res.data()["users"]["nodes"].as_array().unwrap().iter().map(|n| n["username"].as_str().unwrap().to_string()).collect()
+    let args = if args.is_empty() {
+        String::new()
+    } else {
+        format!("({args})")
+    };
+    let res = app
+        .gql(
+            token,
+            &format!("{{ users{args} {{ nodes {{ username }} }} }}"),
+            json!({}),
+        )
+        .await;
+    res.data()["users"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["username"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,7 +389,9 @@ async fn users_relay_pagination() {
         let mut seen = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let res = app.gql(admin, q, json!({ "first": 2, "after": after })).await;
+            let res = app
+                .gql(admin, q, json!({ "first": 2, "after": after }))
+                .await;
             let c = &res.data()["users"];
             assert_eq!(c["totalCount"], 6);
             for e in c["edges"].as_array().unwrap() {
@@ -352,26 +402,54 @@ async fn users_relay_pagination() {
             }
             after = c["pageInfo"]["endCursor"].as_str().map(str::to_string);
         }
-        assert_eq!(seen, vec!["root", "page0", "page1", "page2", "page3", "page4"]);
+        assert_eq!(
+            seen,
+            vec!["root", "page0", "page1", "page2", "page3", "page4"]
+        );
 
         // last without before: the tail.
         let res = app.gql(admin, q, json!({ "last": 2 })).await;
         let c = &res.data()["users"];
-        let tail: Vec<_> = c["edges"].as_array().unwrap().iter().map(|e| e["node"]["username"].clone()).collect();
+        let tail: Vec<_> = c["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["username"].clone())
+            .collect();
         assert_eq!(tail, vec![json!("page3"), json!("page4")]);
         assert_eq!(c["pageInfo"]["hasPreviousPage"], true);
         // last with before.
         let before = c["pageInfo"]["startCursor"].as_str().unwrap().to_string();
-        let res = app.gql(admin, q, json!({ "last": 2, "before": before })).await;
-        let prev: Vec<_> = res.data()["users"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["username"].clone()).collect();
+        let res = app
+            .gql(admin, q, json!({ "last": 2, "before": before }))
+            .await;
+        let prev: Vec<_> = res.data()["users"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["username"].clone())
+            .collect();
         assert_eq!(prev, vec![json!("page1"), json!("page2")]);
 
         // Bounds and bad cursors.
-        assert_eq!(app.gql(admin, q, json!({ "first": 101 })).await.code(), "BAD_USER_INPUT");
-        assert_eq!(app.gql(admin, q, json!({ "first": -1 })).await.code(), "BAD_USER_INPUT");
-        assert_eq!(app.gql(admin, q, json!({ "first": 1, "after": "nonsense" })).await.code(), "BAD_USER_INPUT");
+        assert_eq!(
+            app.gql(admin, q, json!({ "first": 101 })).await.code(),
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            app.gql(admin, q, json!({ "first": -1 })).await.code(),
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            app.gql(admin, q, json!({ "first": 1, "after": "nonsense" }))
+                .await
+                .code(),
+            "BAD_USER_INPUT"
+        );
         // Default page size 20: all six.
-        let res = app.gql(admin, "{ users { nodes { id } } }", json!({})).await;
+        let res = app
+            .gql(admin, "{ users { nodes { id } } }", json!({}))
+            .await;
         assert_eq!(res.data()["users"]["nodes"].as_array().unwrap().len(), 6);
     })
     .await;
@@ -433,25 +511,81 @@ async fn update_user() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_user_removes_everything_they_own() {
     each_backend(|app| async move {
-        let u = app.user_with("gone", json!({ "provider": "github", "externUid": "gone-1" })).await;
+        let u = app
+            .user_with(
+                "gone",
+                json!({ "provider": "github", "externUid": "gone-1" }),
+            )
+            .await;
         let other = app.user("stays").await;
-        let q = "mutation($id: ID!) { deleteUser(input: { id: $id }) { user { id username email } } }";
-        assert_eq!(app.gql(Some(&other.token), q, json!({ "id": u.id.to_string() })).await.code(), "FORBIDDEN");
-        assert_eq!(app.gql(None, q, json!({ "id": u.id.to_string() })).await.code(), "UNAUTHENTICATED");
-        let res = app.gql(Some(app.admin()), q, json!({ "id": u.id.to_string() })).await;
+        let q =
+            "mutation($id: ID!) { deleteUser(input: { id: $id }) { user { id username email } } }";
+        assert_eq!(
+            app.gql(Some(&other.token), q, json!({ "id": u.id.to_string() }))
+                .await
+                .code(),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            app.gql(None, q, json!({ "id": u.id.to_string() }))
+                .await
+                .code(),
+            "UNAUTHENTICATED"
+        );
+        let res = app
+            .gql(Some(app.admin()), q, json!({ "id": u.id.to_string() }))
+            .await;
         assert_eq!(res.data()["deleteUser"]["user"]["username"], "gone");
-        assert_eq!(res.data()["deleteUser"]["user"]["email"], "gone@example.com");
+        assert_eq!(
+            res.data()["deleteUser"]["user"]["email"],
+            "gone@example.com"
+        );
         for (table, n) in [
-            ("users", user::Entity::find().filter(user::Column::Id.eq(u.id)).count(app.db()).await.unwrap()),
-            ("identities", identity::Entity::find().filter(identity::Column::UserId.eq(u.id)).count(app.db()).await.unwrap()),
-            ("emails", email::Entity::find().filter(email::Column::UserId.eq(u.id)).count(app.db()).await.unwrap()),
-            ("tokens", token::Entity::find().filter(token::Column::UserId.eq(u.id)).count(app.db()).await.unwrap()),
+            (
+                "users",
+                user::Entity::find()
+                    .filter(user::Column::Id.eq(u.id))
+                    .count(app.db())
+                    .await
+                    .unwrap(),
+            ),
+            (
+                "identities",
+                identity::Entity::find()
+                    .filter(identity::Column::UserId.eq(u.id))
+                    .count(app.db())
+                    .await
+                    .unwrap(),
+            ),
+            (
+                "emails",
+                email::Entity::find()
+                    .filter(email::Column::UserId.eq(u.id))
+                    .count(app.db())
+                    .await
+                    .unwrap(),
+            ),
+            (
+                "tokens",
+                token::Entity::find()
+                    .filter(token::Column::UserId.eq(u.id))
+                    .count(app.db())
+                    .await
+                    .unwrap(),
+            ),
         ] {
             assert_eq!(n, 0, "{table} rows left behind");
         }
         // Its token no longer works; a second delete is an idempotent null.
-        assert_eq!(app.gql(Some(&u.token), "{ currentUser { id } }", json!({})).await.code(), "UNAUTHENTICATED");
-        let res = app.gql(Some(app.admin()), q, json!({ "id": u.id.to_string() })).await;
+        assert_eq!(
+            app.gql(Some(&u.token), "{ currentUser { id } }", json!({}))
+                .await
+                .code(),
+            "UNAUTHENTICATED"
+        );
+        let res = app
+            .gql(Some(app.admin()), q, json!({ "id": u.id.to_string() }))
+            .await;
         assert_eq!(res.data()["deleteUser"]["user"], json!(null));
         assert_eq!(user::Entity::find().count(app.db()).await.unwrap(), 2);
     })

@@ -41,16 +41,35 @@ impl TestDb {
         match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{name}.db"));
-                TestDb { backend, url: format!("sqlite://{}?mode=rwc", path.display()), name, admin_url: None }
+                TestDb {
+                    backend,
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    name,
+                    admin_url: None,
+                }
             }
             Backend::Postgres | Backend::MySql => {
-                let var = if backend == Backend::Postgres { "USERGRAPH_TEST_POSTGRES_URL" } else { "USERGRAPH_TEST_MYSQL_URL" };
+                let var = if backend == Backend::Postgres {
+                    "USERGRAPH_TEST_POSTGRES_URL"
+                } else {
+                    "USERGRAPH_TEST_MYSQL_URL"
+                };
                 let admin_url = std::env::var(var).expect("backend URL");
-                let admin = Database::connect(&admin_url).await.expect("connect to the test server");
-                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to the test server");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create database");
                 admin.close().await.ok();
                 let (server, params) = split_server(&admin_url);
-                TestDb { backend, url: format!("{server}/{name}{params}"), name, admin_url: Some(admin_url) }
+                TestDb {
+                    backend,
+                    url: format!("{server}/{name}{params}"),
+                    name,
+                    admin_url: Some(admin_url),
+                }
             }
         }
     }
@@ -74,7 +93,10 @@ impl Drop for TestDb {
                 let admin_url = admin_url.clone();
                 // Drop runs outside any runtime we may block: use a thread with its own.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
                     rt.block_on(async {
                         if let Ok(admin) = Database::connect(&admin_url).await {
                             let _ = admin.execute_unprepared(&sql).await;
@@ -97,6 +119,9 @@ mod tests {
             super::split_server("postgres://postgres@127.0.0.1:5432/postgres"),
             ("postgres://postgres@127.0.0.1:5432".into(), String::new())
         );
-        assert_eq!(super::split_server("mysql://root@127.0.0.1:3306"), ("mysql://root@127.0.0.1:3306".into(), String::new()));
+        assert_eq!(
+            super::split_server("mysql://root@127.0.0.1:3306"),
+            ("mysql://root@127.0.0.1:3306".into(), String::new())
+        );
     }
 }

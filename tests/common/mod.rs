@@ -35,7 +35,6 @@ impl Drop for TestApp {
 #[derive(Clone, Debug)]
 pub struct Actor {
     pub id: i32,
-    pub username: String,
     pub token: String,
 }
 
@@ -52,18 +51,31 @@ impl Res {
     pub fn codes(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|errs| errs.iter().map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_string()).collect())
+            .map(|errs| {
+                errs.iter()
+                    .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     pub fn code(&self) -> String {
         let codes = self.codes();
-        assert_eq!(codes.len(), 1, "expected exactly one error, got {}", self.body);
+        assert_eq!(
+            codes.len(),
+            1,
+            "expected exactly one error, got {}",
+            self.body
+        );
         codes[0].clone()
     }
 
     pub fn data(&self) -> &Value {
-        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.body);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
         &self.body["data"]
     }
 
@@ -85,12 +97,18 @@ impl TestApp {
         cfg.root_token = Some(root_token.clone());
         cfg.data_dir = std::env::temp_dir().join("usergraph-tests");
         cfg.db_max_connections = 8;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         cfg.external_url = Some(format!("http://{addr}"));
         tweak(&mut cfg);
         let (state, created) = usergraph::init(cfg).await.expect("init");
-        assert_eq!(created.as_deref(), Some(root_token.as_str()), "root bootstrap on an empty database");
+        assert_eq!(
+            created.as_deref(),
+            Some(root_token.as_str()),
+            "root bootstrap on an empty database"
+        );
         let router = usergraph::app(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("serve");
@@ -111,8 +129,16 @@ impl TestApp {
     }
 
     /// A raw request; `token` goes in `PRIVATE-TOKEN`.
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Res {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.header("PRIVATE-TOKEN", t);
         }
@@ -127,16 +153,27 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Res { status, headers, body }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Res {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// POST /graphql with a Bearer token.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Res {
-        let mut req = self.client.post(format!("{}/graphql", self.base)).json(&json!({
-            "query": query,
-            "variables": variables,
-        }));
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({
+                "query": query,
+                "variables": variables,
+            }));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -172,9 +209,13 @@ impl TestApp {
                 json!({ "input": input }),
             )
             .await;
-        let id: i32 = res.data()["createUser"]["user"]["id"].as_str().expect("id").parse().expect("numeric id");
+        let id: i32 = res.data()["createUser"]["user"]["id"]
+            .as_str()
+            .expect("id")
+            .parse()
+            .expect("numeric id");
         let token = self.legacy_token(id).await;
-        Actor { id, username: username.to_string(), token }
+        Actor { id, token }
     }
 
     /// The legacy private token of a user, read the way the server does.
@@ -205,8 +246,8 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     for b in backends() {
-        eprintln!("--- backend: {b:?}");
         let app = Arc::new(TestApp::start(b).await);
+        eprintln!("--- backend: {:?}", app.backend);
         f(app).await;
     }
 }
