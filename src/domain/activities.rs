@@ -33,3 +33,47 @@ pub async fn mark(
         .await?;
     Ok(())
 }
+
+/// Users active on or after `from` (default: six months back), oldest activity first. Admin only.
+pub struct ActivityQuery {
+    pub from: NaiveDate,
+}
+
+impl ActivityQuery {
+    pub fn new(
+        viewer: &crate::auth::Viewer,
+        from: Option<NaiveDate>,
+    ) -> crate::error::AppResult<Self> {
+        super::policy::require_admin(viewer)?;
+        let from = from.unwrap_or_else(|| {
+            time::today()
+                .checked_sub_months(chrono::Months::new(6))
+                .unwrap_or_default()
+        });
+        Ok(ActivityQuery { from })
+    }
+
+    fn select(&self) -> sea_orm::Select<user::Entity> {
+        user::Entity::find().filter(user::Column::LastActivityOn.gte(self.from))
+    }
+
+    pub async fn list(
+        &self,
+        db: &impl ConnectionTrait,
+        window: super::page::Window,
+    ) -> Result<Vec<user::Model>, sea_orm::DbErr> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        self.select()
+            .order_by_asc(user::Column::LastActivityOn)
+            .order_by_asc(user::Column::Id)
+            .offset(window.offset)
+            .limit(window.limit)
+            .all(db)
+            .await
+    }
+
+    pub async fn count(&self, db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr> {
+        use sea_orm::PaginatorTrait;
+        self.select().count(db).await
+    }
+}

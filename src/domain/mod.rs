@@ -2,9 +2,14 @@
 //! of usergraph lives here, and both fronts (GraphQL and REST) call the same functions.
 
 pub mod activities;
+pub mod emails;
+pub mod events;
+pub mod owner;
 pub mod page;
 pub mod policy;
 pub mod sessions;
+pub mod ssh_keys;
+pub mod tokens;
 pub mod users;
 pub mod validate;
 

@@ -116,7 +116,7 @@ impl UserOrder {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SortDir {
     #[default]
     Asc,

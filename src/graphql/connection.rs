@@ -1,7 +1,7 @@
 //! Relay connections over the domain's offset windows, shared by every list field.
 
-use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
-use async_graphql::{ObjectType, OutputType};
+use async_graphql::connection::{Connection, CursorType, Edge};
+use async_graphql::{Context, ObjectType, OutputType, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
@@ -104,8 +104,70 @@ impl Relay {
     }
 }
 
-/// A connection without extra fields.
-pub type Plain<N> = Connection<OffsetCursor, N, EmptyFields>;
+/// The `totalCount` of a connection. Fields that count in the database do so only when the
+/// query selects `totalCount` (see [`wants_total`]).
+#[derive(SimpleObject, Clone, Copy, Debug, Default)]
+pub struct Counted {
+    /// Number of items in the whole list.
+    pub total_count: u64,
+}
+
+/// A connection with `totalCount`.
+pub type Counting<N> = Connection<OffsetCursor, N, Counted>;
+
+/// Does the current connection field select `totalCount`?
+pub fn wants_total(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
+impl Relay {
+    /// Pages a list already in memory (a user's keys or e-mails, loaded in one batch).
+    pub fn slice<N: OutputType>(&self, rows: Vec<N>) -> AppResult<Counting<N>> {
+        let total = rows.len() as u64;
+        let window = self.window(Some(total))?;
+        let page: Vec<N> = rows
+            .into_iter()
+            .skip(window.offset as usize)
+            .take(window.limit as usize + 1)
+            .collect();
+        Ok(self.connection(window, page, Counted { total_count: total }))
+    }
+
+    /// Pages a list in the database: `fetch` gets a window (with one extra row), `count` runs
+    /// only when `totalCount` is selected or the window needs it.
+    pub async fn query<N, F, FFut, C, CFut>(
+        &self,
+        ctx: &Context<'_>,
+        fetch: F,
+        count: C,
+    ) -> AppResult<Counting<N>>
+    where
+        N: OutputType,
+        F: FnOnce(Window) -> FFut,
+        FFut: std::future::Future<Output = AppResult<Vec<N>>>,
+        C: FnOnce() -> CFut,
+        CFut: std::future::Future<Output = AppResult<u64>>,
+    {
+        let total = if self.needs_total() || wants_total(ctx) {
+            Some(count().await?)
+        } else {
+            None
+        };
+        let window = self.window(total)?;
+        let rows = fetch(Window {
+            offset: window.offset,
+            limit: window.limit + 1,
+        })
+        .await?;
+        Ok(self.connection(
+            window,
+            rows,
+            Counted {
+                total_count: total.unwrap_or_default(),
+            },
+        ))
+    }
+}
 
 #[cfg(test)]
 mod tests {

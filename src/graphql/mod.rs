@@ -1,6 +1,7 @@
 //! The GraphQL front: schema, resolvers and the axum handler. Resolvers translate to domain
 //! calls; they never query the database or decide permissions themselves (loaders aside).
 
+pub mod account;
 pub mod connection;
 pub mod context;
 pub mod guards;

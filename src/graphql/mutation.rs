@@ -11,7 +11,11 @@ use crate::domain::users::{self, CreateUser, UserAttrs, UserRef};
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(UserMutation, SessionMutation);
+pub struct Mutation(
+    UserMutation,
+    SessionMutation,
+    super::account::AccountMutation,
+);
 
 /// Attributes of a new user.
 #[derive(InputObject)]

@@ -12,7 +12,7 @@ use crate::error::AppError;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(UserQuery);
+pub struct Query(UserQuery, super::account::AccountQuery);
 
 /// Fields to order users by.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]

@@ -1,1 +1,3 @@
+pub mod account;
+pub mod event;
 pub mod user;

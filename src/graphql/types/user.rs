@@ -5,10 +5,17 @@ use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObje
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{identity, user};
 
+use super::account::{AccessToken, Email, SshKey, TokenState};
+use super::event::{Event, EventAction, EventTargetType};
+use crate::domain::events::{self, EventFilter};
+use crate::domain::owner::Owner;
+use crate::domain::tokens::{self, Kind};
 use crate::domain::{policy, users};
+use crate::graphql::connection::{Counting, Relay};
 use crate::graphql::context::CtxExt;
 use crate::graphql::guards;
-use crate::graphql::loaders::{DbLoader, IdentitiesOf};
+use crate::graphql::loaders::{DbLoader, EmailsOf, IdentitiesOf, KeysOf};
+use crate::graphql::query::SortDirection;
 
 /// The state of a user account.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -233,4 +240,172 @@ impl User {
         let st = ctx.state()?;
         Ok(users::private_token(&st.db, &st.keys, self.0.id).await?)
     }
+
+    /// The user's SSH keys, oldest first. Private.
+    async fn keys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Option<Counting<SshKey>>> {
+        if guards::private(ctx, self.0.id, || ()).is_none() {
+            return Ok(None);
+        }
+        let rows = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(KeysOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(Some(
+            Relay::new(first, after, last, before).slice(rows.into_iter().map(SshKey).collect())?,
+        ))
+    }
+
+    /// The user's secondary e-mail addresses, oldest first. Private.
+    async fn emails(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Option<Counting<Email>>> {
+        if guards::private(ctx, self.0.id, || ()).is_none() {
+            return Ok(None);
+        }
+        let rows = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(EmailsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(Some(
+            Relay::new(first, after, last, before).slice(rows.into_iter().map(Email).collect())?,
+        ))
+    }
+
+    /// The user's contribution events, newest first unless `sort: ASC`.
+    #[allow(clippy::too_many_arguments)]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only events with this action.")] action: Option<EventAction>,
+        #[graphql(desc = "Only events about this kind of target.")] target_type: Option<
+            EventTargetType,
+        >,
+        #[graphql(desc = "Only events before the start of this day.")] before_date: Option<
+            NaiveDate,
+        >,
+        #[graphql(desc = "Only events after the end of this day.")] after_date: Option<NaiveDate>,
+        #[graphql(default_with = "SortDirection::Desc", desc = "By creation time.")]
+        sort: SortDirection,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Counting<Event>> {
+        let db = &ctx.state()?.db;
+        let filter = EventFilter {
+            action: action.map(|a| a.as_str().to_string()),
+            target_type: target_type.map(|t| t.as_str().to_string()),
+            before: before_date,
+            after: after_date,
+            sort: sort.into(),
+        };
+        let author = self.0.id;
+        let filter = &filter;
+        let relay = Relay::new(first, after, last, before);
+        Ok(relay
+            .query(
+                ctx,
+                |w| async move {
+                    Ok(events::list(db, author, filter, w)
+                        .await?
+                        .into_iter()
+                        .map(Event)
+                        .collect())
+                },
+                || events::count(db, author, filter),
+            )
+            .await?)
+    }
+
+    /// The user's personal access tokens (values are never shown again). Private.
+    async fn personal_access_tokens(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] state: TokenState,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Option<Counting<AccessToken>>> {
+        if guards::private(ctx, self.0.id, || ()).is_none() {
+            return Ok(None);
+        }
+        let owner = Owner::of_loaded(ctx.viewer()?, self.0.id)?;
+        Ok(Some(
+            token_list(
+                ctx,
+                owner,
+                Kind::Personal,
+                state,
+                Relay::new(first, after, last, before),
+            )
+            .await?,
+        ))
+    }
+
+    /// The user's impersonation tokens, with their values. Admin only.
+    async fn impersonation_tokens(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] state: TokenState,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Option<Counting<AccessToken>>> {
+        let viewer = ctx.viewer()?;
+        if !guards::allow_or_forbid(ctx, viewer.is_admin()) {
+            return Ok(None);
+        }
+        let owner = Owner::of_loaded(viewer, self.0.id)?;
+        Ok(Some(
+            token_list(
+                ctx,
+                owner,
+                Kind::Impersonation,
+                state,
+                Relay::new(first, after, last, before),
+            )
+            .await?,
+        ))
+    }
+}
+
+/// One page of an owner's tokens of one kind.
+pub async fn token_list(
+    ctx: &Context<'_>,
+    owner: Owner,
+    kind: Kind,
+    state: TokenState,
+    relay: Relay,
+) -> Result<Counting<AccessToken>> {
+    let db = &ctx.state()?.db;
+    let state = state.into();
+    Ok(relay
+        .query(
+            ctx,
+            |w| async move {
+                Ok(tokens::list(db, &owner, kind, state, w)
+                    .await?
+                    .into_iter()
+                    .map(|m| AccessToken::listed(ctx, m))
+                    .collect())
+            },
+            || tokens::count(db, &owner, kind, state),
+        )
+        .await?)
 }

@@ -1,0 +1,151 @@
+//! Secondary e-mail addresses. The `emails` table also holds each user's primary address, so one
+//! unique index makes an address unique across primary and secondary e-mails.
+
+use entity::email;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::owner::{Owner, Target};
+use super::page::Window;
+use super::time;
+use super::validate::{Errors, normalize_email};
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult, is_unique_violation};
+
+pub struct NewEmail {
+    pub email: Option<String>,
+    /// Confirm at once (admins adding for a user).
+    pub skip_confirmation: bool,
+}
+
+fn secondary() -> sea_orm::Select<email::Entity> {
+    email::Entity::find().filter(email::Column::IsPrimary.eq(false))
+}
+
+/// Adds a secondary address. Order: 401, missing, 403, 404, 400 (format, taken).
+pub async fn add(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    target: &Target,
+    input: NewEmail,
+) -> AppResult<email::Model> {
+    viewer.user()?;
+    let Some(raw) = input.email.filter(|e| !e.is_empty()) else {
+        return Err(AppError::missing(&["email"]));
+    };
+    let owner = Owner::resolve(db, viewer, target).await?;
+    let addr = normalize_email(&raw);
+    let mut e = Errors::default();
+    e.email("email", &addr);
+    e.into_result()?;
+    let taken = email::Entity::find()
+        .filter(email::Column::EmailCanonical.eq(addr.as_str()))
+        .count(db)
+        .await?;
+    if taken > 0 {
+        return Err(AppError::field("email", "has already been taken"));
+    }
+    let now = time::now();
+    let skip = input.skip_confirmation && viewer.is_admin();
+    let res = email::ActiveModel {
+        user_id: Set(owner.id()),
+        email: Set(addr.clone()),
+        email_canonical: Set(addr),
+        is_primary: Set(false),
+        confirmed_at: Set(skip.then_some(now)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match res {
+        Ok(m) => Ok(m),
+        Err(e) if is_unique_violation(&e) => {
+            Err(AppError::field("email", "has already been taken"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    owner: &Owner,
+    window: Window,
+) -> AppResult<Vec<email::Model>> {
+    Ok(secondary()
+        .filter(email::Column::UserId.eq(owner.id()))
+        .order_by_asc(email::Column::Id)
+        .offset(window.offset)
+        .limit(window.limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn count(db: &impl ConnectionTrait, owner: &Owner) -> AppResult<u64> {
+    Ok(secondary()
+        .filter(email::Column::UserId.eq(owner.id()))
+        .count(db)
+        .await?)
+}
+
+/// Secondary addresses of several users, for loaders (authorization is the caller's).
+pub async fn of_users(
+    db: &impl ConnectionTrait,
+    user_ids: &[i32],
+) -> Result<Vec<email::Model>, DbErr> {
+    secondary()
+        .filter(email::Column::UserId.is_in(user_ids.iter().copied()))
+        .order_by_asc(email::Column::Id)
+        .all(db)
+        .await
+}
+
+/// One secondary address of an authorized owner; `404 Email Not Found` otherwise.
+pub async fn get(db: &impl ConnectionTrait, owner: &Owner, id: i32) -> AppResult<email::Model> {
+    secondary()
+        .filter(email::Column::Id.eq(id))
+        .filter(email::Column::UserId.eq(owner.id()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("Email"))
+}
+
+/// One secondary address by id, for its owner or an admin; otherwise the same 404 as missing.
+pub async fn find(db: &impl ConnectionTrait, viewer: &Viewer, id: i32) -> AppResult<email::Model> {
+    let me = viewer.user()?;
+    let m = secondary()
+        .filter(email::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("Email"))?;
+    if m.user_id != me.id && !me.admin {
+        return Err(AppError::NotFound("Email"));
+    }
+    Ok(m)
+}
+
+/// Deletes a secondary address: idempotent for the viewer's own, 404 for an admin acting on a
+/// given user. The primary address cannot be deleted this way.
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    target: &Target,
+    id: i32,
+) -> AppResult<Option<email::Model>> {
+    let owner = Owner::resolve(db, viewer, target).await?;
+    let found = secondary()
+        .filter(email::Column::Id.eq(id))
+        .filter(email::Column::UserId.eq(owner.id()))
+        .one(db)
+        .await?;
+    let Some(m) = found else {
+        return match target {
+            Target::Me => Ok(None),
+            Target::User(_) => Err(AppError::NotFound("Email")),
+        };
+    };
+    let res = email::Entity::delete_by_id(m.id).exec(db).await?;
+    Ok((res.rows_affected > 0).then_some(m))
+}

@@ -1,0 +1,289 @@
+//! SSH keys: parsing and validation with the `ssh-key` crate, fingerprints, and who may list,
+//! add and delete whose keys.
+
+use ::ssh_key::{Algorithm, HashAlg, PublicKey};
+use chrono::{DateTime, Utc};
+use entity::ssh_key;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::owner::{Owner, Target};
+use super::page::Window;
+use super::time;
+use super::validate::Errors;
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult, is_unique_violation};
+
+pub const MAX_KEY_LEN: usize = 5000;
+pub const MIN_RSA_BITS: usize = 1024;
+
+/// A key that parsed and passed every rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedKey {
+    /// `type base64 [comment]`, single-spaced.
+    pub normalized: String,
+    pub key_type: String,
+    pub fingerprint_md5: String,
+    pub fingerprint_sha256: String,
+}
+
+/// Parses one OpenSSH public key line. Errors are the messages for the `key` field.
+pub fn parse(key: &str) -> Result<ParsedKey, String> {
+    let trimmed = key.trim();
+    if trimmed.is_empty() {
+        return Err("can't be blank".into());
+    }
+    if trimmed.chars().count() > MAX_KEY_LEN {
+        return Err(format!("is too long (maximum is {MAX_KEY_LEN} characters)"));
+    }
+    if trimmed.contains(['\n', '\r']) {
+        return Err("should be a single line".into());
+    }
+    let normalized = trimmed.split_whitespace().collect::<Vec<_>>().join(" ");
+    let public = PublicKey::from_openssh(&normalized).map_err(|_| "is invalid".to_string())?;
+    let algorithm = public.algorithm();
+    match &algorithm {
+        Algorithm::Dsa
+        | Algorithm::Ecdsa { .. }
+        | Algorithm::Ed25519
+        | Algorithm::SkEcdsaSha2NistP256
+        | Algorithm::SkEd25519 => {}
+        Algorithm::Rsa { .. } => {
+            let rsa = public.key_data().rsa().ok_or("is invalid")?;
+            let bytes = rsa.n.as_positive_bytes().ok_or("is invalid")?;
+            if modulus_bits(bytes) < MIN_RSA_BITS {
+                return Err(format!("must be at least {MIN_RSA_BITS} bits"));
+            }
+        }
+        _ => return Err("type is not supported".into()),
+    }
+    let blob = public.to_bytes().map_err(|_| "is invalid".to_string())?;
+    Ok(ParsedKey {
+        key_type: algorithm.as_str().to_string(),
+        fingerprint_md5: md5_fingerprint(&blob),
+        fingerprint_sha256: public.fingerprint(HashAlg::Sha256).to_string(),
+        normalized,
+    })
+}
+
+fn modulus_bits(bytes: &[u8]) -> usize {
+    let skip = bytes.iter().take_while(|b| **b == 0).count();
+    match bytes.get(skip) {
+        Some(first) => (bytes.len() - skip - 1) * 8 + (8 - first.leading_zeros() as usize),
+        None => 0,
+    }
+}
+
+/// The legacy `aa:bb:...` MD5 fingerprint of the key blob.
+fn md5_fingerprint(blob: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(blob)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+pub struct NewKey {
+    pub title: Option<String>,
+    pub key: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Adds a key for the viewer, or (admins) for a given user. Order: 401, missing parameters,
+/// 403, 404, 400 (validation, taken fingerprint).
+pub async fn add(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    target: &Target,
+    input: NewKey,
+) -> AppResult<ssh_key::Model> {
+    viewer.user()?;
+    let mut missing = Vec::new();
+    if input.title.as_deref().is_none_or(str::is_empty) {
+        missing.push("title");
+    }
+    if input.key.as_deref().is_none_or(str::is_empty) {
+        missing.push("key");
+    }
+    if !missing.is_empty() {
+        return Err(AppError::missing(&missing));
+    }
+    let owner = Owner::resolve(db, viewer, target).await?;
+    let title = input.title.unwrap_or_default();
+    let mut e = Errors::default();
+    e.max_len("title", &title, 255);
+    let parsed = match parse(input.key.as_deref().unwrap_or_default()) {
+        Ok(p) => Some(p),
+        Err(msg) => {
+            e.add("key", msg);
+            None
+        }
+    };
+    if let Some(t) = input.expires_at
+        && t <= time::now()
+    {
+        e.add("expires_at", "must be in the future");
+    }
+    e.into_result()?;
+    let parsed = parsed.ok_or_else(|| AppError::field("key", "is invalid"))?;
+    let taken = ssh_key::Entity::find()
+        .filter(ssh_key::Column::FingerprintSha256.eq(parsed.fingerprint_sha256.as_str()))
+        .count(db)
+        .await?;
+    if taken > 0 {
+        return Err(AppError::field("fingerprint", "has already been taken"));
+    }
+    let res = ssh_key::ActiveModel {
+        user_id: Set(owner.id()),
+        title: Set(title),
+        key: Set(parsed.normalized),
+        key_type: Set(parsed.key_type),
+        fingerprint_md5: Set(parsed.fingerprint_md5),
+        fingerprint_sha256: Set(parsed.fingerprint_sha256),
+        expires_at: Set(input.expires_at),
+        created_at: Set(time::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match res {
+        Ok(m) => Ok(m),
+        Err(e) if is_unique_violation(&e) => {
+            Err(AppError::field("fingerprint", "has already been taken"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The keys of an authorized owner, oldest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    owner: &Owner,
+    window: Window,
+) -> AppResult<Vec<ssh_key::Model>> {
+    Ok(ssh_key::Entity::find()
+        .filter(ssh_key::Column::UserId.eq(owner.id()))
+        .order_by_asc(ssh_key::Column::Id)
+        .offset(window.offset)
+        .limit(window.limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn count(db: &impl ConnectionTrait, owner: &Owner) -> AppResult<u64> {
+    Ok(ssh_key::Entity::find()
+        .filter(ssh_key::Column::UserId.eq(owner.id()))
+        .count(db)
+        .await?)
+}
+
+/// Keys of several users, for loaders (authorization is the caller's).
+pub async fn of_users(
+    db: &impl ConnectionTrait,
+    user_ids: &[i32],
+) -> Result<Vec<ssh_key::Model>, DbErr> {
+    ssh_key::Entity::find()
+        .filter(ssh_key::Column::UserId.is_in(user_ids.iter().copied()))
+        .order_by_asc(ssh_key::Column::Id)
+        .all(db)
+        .await
+}
+
+/// One key of an authorized owner; `404 Key Not Found` when it is someone else's or missing.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    owner: &Owner,
+    key_id: i32,
+) -> AppResult<ssh_key::Model> {
+    ssh_key::Entity::find_by_id(key_id)
+        .filter(ssh_key::Column::UserId.eq(owner.id()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("Key"))
+}
+
+/// One key by id, for its owner or an admin; anyone else gets the same 404 as for a missing key.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    key_id: i32,
+) -> AppResult<ssh_key::Model> {
+    let me = viewer.user()?;
+    let key = ssh_key::Entity::find_by_id(key_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("Key"))?;
+    if key.user_id != me.id && !me.admin {
+        return Err(AppError::NotFound("Key"));
+    }
+    Ok(key)
+}
+
+/// Deletes a key. For the viewer's own keys it is idempotent (`None` when already gone or not
+/// theirs); for an admin acting on a given user, a missing user or key is a 404.
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    target: &Target,
+    key_id: i32,
+) -> AppResult<Option<ssh_key::Model>> {
+    let owner = Owner::resolve(db, viewer, target).await?;
+    let found = ssh_key::Entity::find_by_id(key_id)
+        .filter(ssh_key::Column::UserId.eq(owner.id()))
+        .one(db)
+        .await?;
+    let Some(key) = found else {
+        return match target {
+            Target::Me => Ok(None),
+            Target::User(_) => Err(AppError::NotFound("Key")),
+        };
+    };
+    let res = ssh_key::Entity::delete_by_id(key.id).exec(db).await?;
+    Ok((res.rows_affected > 0).then_some(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEb72a9o6zaXBpD6CUrdhsHpXR//tXLOR4av4CSipdw6 test@ed25519";
+
+    #[test]
+    fn fingerprints_match_ssh_keygen() {
+        let p = parse(&format!("  {}  \n", ED.replace(' ', "   "))).unwrap();
+        assert_eq!(p.normalized, ED);
+        assert_eq!(p.key_type, "ssh-ed25519");
+        assert_eq!(
+            p.fingerprint_md5,
+            "dc:82:27:47:99:c8:d3:fd:ea:ac:53:ac:49:88:5c:42"
+        );
+        assert_eq!(
+            p.fingerprint_sha256,
+            "SHA256:5qtjFiFWBSurHbLqBWSzvE4hW8VAjqrTePnHufoAETA"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_keys() {
+        assert_eq!(parse("ssh-rsa notbase64"), Err("is invalid".into()));
+        assert_eq!(parse(""), Err("can't be blank".into()));
+        assert_eq!(
+            parse(&format!("{ED}\n{ED}")),
+            Err("should be a single line".into())
+        );
+        assert_eq!(
+            parse(&"a".repeat(5001)),
+            Err("is too long (maximum is 5000 characters)".into())
+        );
+    }
+
+    #[test]
+    fn modulus_bit_length() {
+        assert_eq!(modulus_bits(&[0x00, 0x80, 0, 0]), 24);
+        assert_eq!(modulus_bits(&[0x01, 0xff]), 9);
+        assert_eq!(modulus_bits(&[0]), 0);
+    }
+}

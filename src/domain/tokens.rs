@@ -1,0 +1,235 @@
+//! Personal access tokens (users make them for themselves) and impersonation tokens (admins make
+//! them to act as a user). Values are random with a prefix and stored as digests; impersonation
+//! token values are also kept sealed, because the API shows them again on list and get.
+
+use chrono::NaiveDate;
+use entity::token;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+use super::owner::{Owner, Target};
+use super::page::Window;
+use super::validate::Errors;
+use super::{policy, time, users};
+use crate::auth::{Keys, Viewer, token as tok};
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Personal,
+    Impersonation,
+}
+
+impl Kind {
+    fn db(self) -> &'static str {
+        match self {
+            Kind::Personal => "personal",
+            Kind::Impersonation => "impersonation",
+        }
+    }
+
+    fn not_found(self) -> AppError {
+        match self {
+            Kind::Personal => AppError::NotFound("Personal Access Token"),
+            Kind::Impersonation => AppError::NotFound("Impersonation Token"),
+        }
+    }
+}
+
+/// `state` filter of the lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StateFilter {
+    #[default]
+    All,
+    Active,
+    Inactive,
+}
+
+impl StateFilter {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(StateFilter::All),
+            "active" => Some(StateFilter::Active),
+            "inactive" => Some(StateFilter::Inactive),
+            _ => None,
+        }
+    }
+}
+
+/// Not revoked, and not past its expiry date.
+pub fn is_active(m: &token::Model) -> bool {
+    !m.revoked && m.expires_at.is_none_or(|d| d >= time::today())
+}
+
+pub fn scopes(m: &token::Model) -> Vec<String> {
+    m.scopes.split_whitespace().map(str::to_string).collect()
+}
+
+pub struct NewToken {
+    pub name: Option<String>,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<NaiveDate>,
+}
+
+/// A token as created, with its value (shown to the caller now).
+pub struct Created {
+    pub model: token::Model,
+    pub value: String,
+}
+
+/// Who the token list or operation is about. Impersonation tokens are for admins only, checked
+/// before the user is looked up (so a non-admin probing a missing user still gets 403).
+pub async fn owner(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    kind: Kind,
+    target: &Target,
+) -> AppResult<Owner> {
+    if kind == Kind::Impersonation {
+        policy::require_admin(viewer)?;
+    }
+    Owner::resolve(db, viewer, target).await
+}
+
+fn of_kind(owner: &Owner, kind: Kind, state: StateFilter) -> Select<token::Entity> {
+    let today = time::today();
+    let q = token::Entity::find()
+        .filter(token::Column::UserId.eq(owner.id()))
+        .filter(token::Column::Kind.eq(kind.db()));
+    let active = Condition::all().add(token::Column::Revoked.eq(false)).add(
+        Condition::any()
+            .add(token::Column::ExpiresAt.is_null())
+            .add(token::Column::ExpiresAt.gte(today)),
+    );
+    match state {
+        StateFilter::All => q,
+        StateFilter::Active => q.filter(active),
+        StateFilter::Inactive => q.filter(active.not()),
+    }
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    owner: &Owner,
+    kind: Kind,
+    state: StateFilter,
+    window: Window,
+) -> AppResult<Vec<token::Model>> {
+    Ok(of_kind(owner, kind, state)
+        .order_by_asc(token::Column::Id)
+        .offset(window.offset)
+        .limit(window.limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn count(
+    db: &impl ConnectionTrait,
+    owner: &Owner,
+    kind: Kind,
+    state: StateFilter,
+) -> AppResult<u64> {
+    Ok(of_kind(owner, kind, state).count(db).await?)
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    owner: &Owner,
+    kind: Kind,
+    id: i32,
+) -> AppResult<token::Model> {
+    of_kind(owner, kind, StateFilter::All)
+        .filter(token::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or_else(|| kind.not_found())
+}
+
+/// The value of a token the API may show again (impersonation tokens), decrypted.
+pub fn shown_value(keys: &Keys, m: &token::Model) -> Option<String> {
+    if m.kind != Kind::Impersonation.db() {
+        return None;
+    }
+    m.token_encrypted
+        .as_deref()
+        .and_then(|s| keys.sealer.open(s))
+}
+
+/// Creates a token. Order: 401, missing name, 403, 404, 400 (scopes, name length).
+pub async fn create(
+    db: &impl ConnectionTrait,
+    keys: &Keys,
+    viewer: &Viewer,
+    kind: Kind,
+    target: &Target,
+    input: NewToken,
+) -> AppResult<Created> {
+    viewer.user()?;
+    let Some(name) = input.name.filter(|n| !n.trim().is_empty()) else {
+        return Err(AppError::missing(&["name"]));
+    };
+    let owner = owner(db, viewer, kind, target).await?;
+    let owner_is_admin = users::get(db, viewer, &users::UserRef::Id(owner.id()))
+        .await?
+        .admin;
+    let allowed: &[&str] = match kind {
+        Kind::Impersonation => &["api", "read_user"],
+        Kind::Personal if owner_is_admin => &["api", "read_user", "sudo"],
+        Kind::Personal => &["api", "read_user"],
+    };
+    let mut e = Errors::default();
+    e.max_len("name", &name, 255);
+    let mut scopes: Vec<String> = Vec::new();
+    for s in input
+        .scopes
+        .iter()
+        .flat_map(|s| s.split([',', ' ']))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if !scopes.iter().any(|x| x == s) {
+            scopes.push(s.to_string());
+        }
+    }
+    if scopes.is_empty() {
+        e.add("scopes", "can't be blank");
+    } else if scopes.iter().any(|s| !allowed.contains(&s.as_str())) {
+        e.add("scopes", "can only contain available scopes");
+    }
+    e.into_result()?;
+    let value = tok::generate(tok::PAT_PREFIX);
+    let model = token::ActiveModel {
+        user_id: Set(owner.id()),
+        kind: Set(kind.db().into()),
+        name: Set(name),
+        token_digest: Set(tok::digest(&value)),
+        token_encrypted: Set((kind == Kind::Impersonation).then(|| keys.sealer.seal(&value))),
+        scopes: Set(scopes.join(" ")),
+        expires_at: Set(input.expires_at),
+        revoked: Set(false),
+        last_used_at: Set(None),
+        created_at: Set(time::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(Created { model, value })
+}
+
+/// Revokes a token (the row stays). Revoking again is fine.
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    owner: &Owner,
+    kind: Kind,
+    id: i32,
+) -> AppResult<token::Model> {
+    let m = get(db, owner, kind, id).await?;
+    if m.revoked {
+        return Ok(m);
+    }
+    let mut am: token::ActiveModel = m.into();
+    am.revoked = Set(true);
+    Ok(am.update(db).await?)
+}

@@ -1,0 +1,488 @@
+//! Root fields for SSH keys, e-mails, tokens, events and activities.
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+
+use super::connection::{Counting, Relay};
+use super::context::CtxExt;
+use super::query::parse_id;
+use super::types::account::{AccessToken, Email, SshKey, TokenState, UserActivity};
+use super::types::event::{Event, EventAction, EventTargetType};
+use super::types::user::token_list;
+use crate::domain::activities::ActivityQuery;
+use crate::domain::emails::{self, NewEmail};
+use crate::domain::events::{self, NewEvent};
+use crate::domain::owner::Target;
+use crate::domain::ssh_keys::{self, NewKey};
+use crate::domain::tokens::{self, Kind, NewToken};
+use crate::domain::users::UserRef;
+use crate::error::AppError;
+
+fn target(user_id: &Option<ID>) -> Result<Target, AppError> {
+    Ok(match user_id {
+        Some(id) => Target::User(UserRef::Id(parse_id("userId", id)?)),
+        None => Target::Me,
+    })
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// One SSH key, for its owner or an admin; null otherwise.
+    async fn ssh_key(&self, ctx: &Context<'_>, id: ID) -> Result<Option<SshKey>> {
+        let id = parse_id("id", &id)?;
+        match ssh_keys::find(&ctx.state()?.db, ctx.viewer()?, id).await {
+            Ok(k) => Ok(Some(SshKey(k))),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One secondary e-mail, for its owner or an admin; null otherwise.
+    async fn email(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Email>> {
+        let id = parse_id("id", &id)?;
+        match emails::find(&ctx.state()?.db, ctx.viewer()?, id).await {
+            Ok(e) => Ok(Some(Email(e))),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A user's impersonation tokens, with their values. Admin only.
+    #[allow(clippy::too_many_arguments)]
+    async fn impersonation_tokens(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        #[graphql(default)] state: TokenState,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Counting<AccessToken>> {
+        let st = ctx.state()?;
+        let t = Target::User(UserRef::Id(parse_id("userId", &user_id)?));
+        let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
+        token_list(
+            ctx,
+            owner,
+            Kind::Impersonation,
+            state,
+            Relay::new(first, after, last, before),
+        )
+        .await
+    }
+
+    /// One impersonation token of a user, with its value. Admin only.
+    async fn impersonation_token(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        id: ID,
+    ) -> Result<AccessToken> {
+        let st = ctx.state()?;
+        let t = Target::User(UserRef::Id(parse_id("userId", &user_id)?));
+        let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
+        let m = tokens::get(&st.db, &owner, Kind::Impersonation, parse_id("id", &id)?).await?;
+        Ok(AccessToken::listed(ctx, m))
+    }
+
+    /// Personal access tokens of the caller, or (admins) of `userId`. Values are not shown.
+    #[allow(clippy::too_many_arguments)]
+    async fn personal_access_tokens(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+        #[graphql(default)] state: TokenState,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Counting<AccessToken>> {
+        let st = ctx.state()?;
+        let owner =
+            tokens::owner(&st.db, ctx.viewer()?, Kind::Personal, &target(&user_id)?).await?;
+        token_list(
+            ctx,
+            owner,
+            Kind::Personal,
+            state,
+            Relay::new(first, after, last, before),
+        )
+        .await
+    }
+
+    /// Users active since `from` (default: six months ago), oldest activity first. Admin only.
+    async fn user_activities(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<NaiveDate>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Counting<UserActivity>> {
+        let st = ctx.state()?;
+        let q = ActivityQuery::new(ctx.viewer()?, from)?;
+        let db = &st.db;
+        let q = &q;
+        Ok(Relay::new(first, after, last, before)
+            .query(
+                ctx,
+                |w| async move {
+                    Ok(q.list(db, w)
+                        .await?
+                        .into_iter()
+                        .map(UserActivity::from)
+                        .collect())
+                },
+                || async move { Ok(q.count(db).await?) },
+            )
+            .await?)
+    }
+}
+
+/// A new SSH key.
+#[derive(InputObject)]
+pub struct AddSshKeyInput {
+    /// Title of the key.
+    pub title: String,
+    /// The public key, one line in OpenSSH form.
+    pub key: String,
+    /// When the key stops working.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Add the key for this user instead of the caller (admins only).
+    pub user_id: Option<ID>,
+}
+
+/// An SSH key to delete.
+#[derive(InputObject)]
+pub struct DeleteSshKeyInput {
+    /// The key's id.
+    pub id: ID,
+    /// The key's owner, when an admin deletes another user's key.
+    pub user_id: Option<ID>,
+}
+
+/// Result of `addSshKey`.
+#[derive(SimpleObject)]
+pub struct AddSshKeyPayload {
+    /// The new key.
+    pub key: SshKey,
+}
+
+/// Result of `deleteSshKey`.
+#[derive(SimpleObject)]
+pub struct DeleteSshKeyPayload {
+    /// The deleted key; null when the caller's own key was already gone.
+    pub key: Option<SshKey>,
+}
+
+/// A new secondary e-mail.
+#[derive(InputObject)]
+pub struct AddEmailInput {
+    /// The address.
+    pub email: String,
+    /// Add the address for this user instead of the caller (admins only).
+    pub user_id: Option<ID>,
+    /// Confirm the address at once (admins only).
+    #[graphql(default)]
+    pub skip_confirmation: bool,
+}
+
+/// A secondary e-mail to delete.
+#[derive(InputObject)]
+pub struct DeleteEmailInput {
+    /// The address's id.
+    pub id: ID,
+    /// The owner, when an admin deletes another user's address.
+    pub user_id: Option<ID>,
+}
+
+/// Result of `addEmail`.
+#[derive(SimpleObject)]
+pub struct AddEmailPayload {
+    /// The new address.
+    pub email: Email,
+}
+
+/// Result of `deleteEmail`.
+#[derive(SimpleObject)]
+pub struct DeleteEmailPayload {
+    /// The deleted address; null when the caller's own address was already gone.
+    pub email: Option<Email>,
+}
+
+/// A new impersonation token.
+#[derive(InputObject)]
+pub struct CreateImpersonationTokenInput {
+    /// The user the token acts as.
+    pub user_id: ID,
+    /// Name of the token.
+    pub name: String,
+    /// The last day the token works.
+    pub expires_at: Option<NaiveDate>,
+    /// Scopes, from `api` and `read_user`.
+    pub scopes: Vec<String>,
+}
+
+/// An impersonation token to revoke.
+#[derive(InputObject)]
+pub struct RevokeImpersonationTokenInput {
+    /// The user the token acts as.
+    pub user_id: ID,
+    /// The token's id.
+    pub id: ID,
+}
+
+/// A new personal access token.
+#[derive(InputObject)]
+pub struct CreatePersonalAccessTokenInput {
+    /// Name of the token.
+    pub name: String,
+    /// Scopes, from `api`, `read_user` and (for admins) `sudo`.
+    pub scopes: Vec<String>,
+    /// The last day the token works.
+    pub expires_at: Option<NaiveDate>,
+    /// Create the token for this user instead of the caller (admins only).
+    pub user_id: Option<ID>,
+}
+
+/// A personal access token to revoke.
+#[derive(InputObject)]
+pub struct RevokePersonalAccessTokenInput {
+    /// The token's id.
+    pub id: ID,
+    /// The token's owner, when an admin revokes another user's token.
+    pub user_id: Option<ID>,
+}
+
+/// Result of the token mutations.
+#[derive(SimpleObject)]
+pub struct AccessTokenPayload {
+    /// The token; at creation its `token` field holds the value, shown only now for personal
+    /// access tokens.
+    pub token: AccessToken,
+}
+
+/// An event to ingest from an external source.
+#[derive(InputObject)]
+pub struct CreateEventInput {
+    /// The author's id.
+    pub author_id: ID,
+    /// What the author did.
+    pub action: EventAction,
+    /// What kind of thing it was done to.
+    pub target_type: Option<EventTargetType>,
+    /// Id of the target.
+    pub target_id: Option<i32>,
+    /// Title of the target.
+    pub target_title: Option<String>,
+    /// The project it happened in.
+    pub project_id: Option<i32>,
+    /// A title.
+    pub title: Option<String>,
+    /// Push data and other details (a JSON object).
+    pub data: Option<Json<Value>>,
+    /// The note of a `commented` event (a JSON object).
+    pub note: Option<Json<Value>>,
+    /// When it happened (default: now; never in the future).
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// Result of `createEvent`.
+#[derive(SimpleObject)]
+pub struct CreateEventPayload {
+    /// The stored event.
+    pub event: Event,
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Adds an SSH key for the caller, or (admins) for `userId`.
+    async fn add_ssh_key(
+        &self,
+        ctx: &Context<'_>,
+        input: AddSshKeyInput,
+    ) -> Result<AddSshKeyPayload> {
+        let st = ctx.state()?;
+        let new = NewKey {
+            title: Some(input.title),
+            key: Some(input.key),
+            expires_at: input.expires_at,
+        };
+        let k = ssh_keys::add(&st.db, ctx.viewer()?, &target(&input.user_id)?, new).await?;
+        Ok(AddSshKeyPayload { key: SshKey(k) })
+    }
+
+    /// Deletes an SSH key. Deleting one's own key that is already gone is not an error; an admin
+    /// naming `userId` gets NOT_FOUND for a missing user or key.
+    async fn delete_ssh_key(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteSshKeyInput,
+    ) -> Result<DeleteSshKeyPayload> {
+        let st = ctx.state()?;
+        let id = parse_id("id", &input.id)?;
+        let k = ssh_keys::delete(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
+        Ok(DeleteSshKeyPayload { key: k.map(SshKey) })
+    }
+
+    /// Adds a secondary e-mail for the caller, or (admins) for `userId`.
+    async fn add_email(&self, ctx: &Context<'_>, input: AddEmailInput) -> Result<AddEmailPayload> {
+        let st = ctx.state()?;
+        let new = NewEmail {
+            email: Some(input.email),
+            skip_confirmation: input.skip_confirmation,
+        };
+        let e = emails::add(&st.db, ctx.viewer()?, &target(&input.user_id)?, new).await?;
+        Ok(AddEmailPayload { email: Email(e) })
+    }
+
+    /// Deletes a secondary e-mail, with the same rules as `deleteSshKey`.
+    async fn delete_email(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteEmailInput,
+    ) -> Result<DeleteEmailPayload> {
+        let st = ctx.state()?;
+        let id = parse_id("id", &input.id)?;
+        let e = emails::delete(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
+        Ok(DeleteEmailPayload {
+            email: e.map(Email),
+        })
+    }
+
+    /// Creates an impersonation token for a user. Admin only.
+    async fn create_impersonation_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateImpersonationTokenInput,
+    ) -> Result<AccessTokenPayload> {
+        let st = ctx.state()?;
+        let t = Target::User(UserRef::Id(parse_id("userId", &input.user_id)?));
+        let new = NewToken {
+            name: Some(input.name),
+            scopes: input.scopes,
+            expires_at: input.expires_at,
+        };
+        let c = tokens::create(
+            &st.db,
+            &st.keys,
+            ctx.viewer()?,
+            Kind::Impersonation,
+            &t,
+            new,
+        )
+        .await?;
+        Ok(AccessTokenPayload {
+            token: AccessToken {
+                model: c.model,
+                value: Some(c.value),
+            },
+        })
+    }
+
+    /// Revokes an impersonation token (revoking again is fine). Admin only.
+    async fn revoke_impersonation_token(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeImpersonationTokenInput,
+    ) -> Result<AccessTokenPayload> {
+        let st = ctx.state()?;
+        let t = Target::User(UserRef::Id(parse_id("userId", &input.user_id)?));
+        let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
+        let m = tokens::revoke(
+            &st.db,
+            &owner,
+            Kind::Impersonation,
+            parse_id("id", &input.id)?,
+        )
+        .await?;
+        Ok(AccessTokenPayload {
+            token: AccessToken::listed(ctx, m),
+        })
+    }
+
+    /// Creates a personal access token for the caller, or (admins) for `userId`. The value is
+    /// in the payload and never shown again.
+    async fn create_personal_access_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePersonalAccessTokenInput,
+    ) -> Result<AccessTokenPayload> {
+        let st = ctx.state()?;
+        let new = NewToken {
+            name: Some(input.name),
+            scopes: input.scopes,
+            expires_at: input.expires_at,
+        };
+        let c = tokens::create(
+            &st.db,
+            &st.keys,
+            ctx.viewer()?,
+            Kind::Personal,
+            &target(&input.user_id)?,
+            new,
+        )
+        .await?;
+        Ok(AccessTokenPayload {
+            token: AccessToken {
+                model: c.model,
+                value: Some(c.value),
+            },
+        })
+    }
+
+    /// Revokes a personal access token of the caller, or (admins) of `userId`.
+    async fn revoke_personal_access_token(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokePersonalAccessTokenInput,
+    ) -> Result<AccessTokenPayload> {
+        let st = ctx.state()?;
+        let owner = tokens::owner(
+            &st.db,
+            ctx.viewer()?,
+            Kind::Personal,
+            &target(&input.user_id)?,
+        )
+        .await?;
+        let m = tokens::revoke(&st.db, &owner, Kind::Personal, parse_id("id", &input.id)?).await?;
+        Ok(AccessTokenPayload {
+            token: AccessToken {
+                model: m,
+                value: None,
+            },
+        })
+    }
+
+    /// Ingests a contribution event from an external source. Admin only.
+    async fn create_event(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateEventInput,
+    ) -> Result<CreateEventPayload> {
+        let st = ctx.state()?;
+        let new = NewEvent {
+            author: Some(UserRef::Id(parse_id("authorId", &input.author_id)?)),
+            action: Some(input.action.as_str().to_string()),
+            target_type: input.target_type.map(|t| t.as_str().to_string()),
+            target_id: input.target_id,
+            target_title: input.target_title,
+            project_id: input.project_id,
+            title: input.title,
+            data: input.data.map(|j| j.0),
+            note: input.note.map(|j| j.0),
+            created_at: input.created_at,
+        };
+        let e = events::create(&st.db, ctx.viewer()?, new).await?;
+        Ok(CreateEventPayload { event: Event(e) })
+    }
+}
