@@ -85,16 +85,10 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("bind", &self.bind)
-            .field(
-                "database_url",
-                &self.database_url.as_deref().map(redact_url),
-            )
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
             .field("data_dir", &self.data_dir)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .field(
-                "root_token",
-                &self.root_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("root_token", &self.root_token.as_ref().map(|_| "<redacted>"))
             .field("external_url", &self.external_url)
             .finish_non_exhaustive()
     }
@@ -140,10 +134,7 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(u) => u.clone(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("usergraph.db").display()
-            ),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("usergraph.db").display()),
         }
     }
 
@@ -162,10 +153,7 @@ mod tests {
 
     #[test]
     fn redacts_password() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 }

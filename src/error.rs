@@ -38,10 +38,7 @@ pub enum AppError {
     /// No such route, or a malformed id in a path.
     RouteNotFound,
     /// A unique value already taken: `409 {"message":"Email has already been taken"}`.
-    Conflict {
-        field: &'static str,
-        message: String,
-    },
+    Conflict { field: &'static str, message: String },
     /// Model validation failed: `400 {"message":{field:[msgs]}}`.
     Validation(FieldErrors),
     /// Parameter errors: `400 {"error":"email is missing"}`.
@@ -98,9 +95,7 @@ impl AppError {
         match self {
             AppError::Unauthorized | AppError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::InsufficientScope(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) | AppError::NotFoundMessage(_) | AppError::RouteNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            AppError::NotFound(_) | AppError::NotFoundMessage(_) | AppError::RouteNotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Validation(_) | AppError::BadParams(_) => StatusCode::BAD_REQUEST,
             AppError::SignIn { .. } => StatusCode::UNAUTHORIZED,
@@ -114,9 +109,7 @@ impl AppError {
         match self {
             AppError::Unauthorized | AppError::InvalidToken(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) | AppError::InsufficientScope(_) => "FORBIDDEN",
-            AppError::NotFound(_) | AppError::NotFoundMessage(_) | AppError::RouteNotFound => {
-                "NOT_FOUND"
-            }
+            AppError::NotFound(_) | AppError::NotFoundMessage(_) | AppError::RouteNotFound => "NOT_FOUND",
             AppError::Conflict { .. } => "CONFLICT",
             AppError::Validation(_) | AppError::BadParams(_) => "BAD_USER_INPUT",
             AppError::SignIn { code, .. } => code,
@@ -148,9 +141,7 @@ impl AppError {
             AppError::NotFound(thing) => format!("404 {thing} Not Found"),
             AppError::NotFoundMessage(m) | AppError::BadParams(m) => m.clone(),
             AppError::RouteNotFound => "404 Not Found".into(),
-            AppError::Conflict { message, .. } | AppError::SignIn { message, .. } => {
-                message.clone()
-            }
+            AppError::Conflict { message, .. } | AppError::SignIn { message, .. } => message.clone(),
             AppError::TooManyRequests(_) => "429 Too Many Requests".into(),
             AppError::Internal(_) => "500 Internal Server Error".into(),
         }
@@ -212,8 +203,7 @@ impl IntoResponse for AppError {
                 }
             }
             AppError::TooManyRequests(secs) => {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
             _ => {}
         }
@@ -228,18 +218,13 @@ impl ErrorExtensions for AppError {
             e.set("code", self.code());
             match self {
                 AppError::Validation(fields) => {
-                    let map: async_graphql::indexmap::IndexMap<
-                        async_graphql::Name,
-                        async_graphql::Value,
-                    > = fields
+                    let map: async_graphql::indexmap::IndexMap<async_graphql::Name, async_graphql::Value> = fields
                         .iter()
                         .map(|(k, v)| {
                             (
                                 async_graphql::Name::new(camel_case(k)),
                                 async_graphql::Value::List(
-                                    v.iter()
-                                        .map(|m| async_graphql::Value::String(m.clone()))
-                                        .collect(),
+                                    v.iter().map(|m| async_graphql::Value::String(m.clone())).collect(),
                                 ),
                             )
                         })

@@ -44,9 +44,7 @@ pub struct HttpState {
 /// Opens the pool. SQLite files get WAL; the parent directory is created when missing.
 pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
     let url = cfg.database_url();
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .map(|p| p.split('?').next().unwrap_or(p))
+    if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p))
         && let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
@@ -93,10 +91,7 @@ async fn healthz() -> impl IntoResponse {
 
 async fn readyz(State(st): State<HttpState>) -> impl IntoResponse {
     match st.app.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({ "status": "ok" })),
-        ),
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (
@@ -109,15 +104,19 @@ async fn readyz(State(st): State<HttpState>) -> impl IntoResponse {
 
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
-    let schema = graphql::schema_builder(&state.cfg)
-        .data(state.clone())
-        .finish();
+    let schema = graphql::schema_builder(&state.cfg).data(state.clone()).finish();
     let cfg = state.cfg.clone();
     let http = HttpState { app: state, schema };
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        .route("/graphql", get(graphql::handler::graphql).post(graphql::handler::graphql))
-        .route("/api/graphql", get(graphql::handler::graphql).post(graphql::handler::graphql))
+        .route(
+            "/graphql",
+            get(graphql::handler::graphql).post(graphql::handler::graphql),
+        )
+        .route(
+            "/api/graphql",
+            get(graphql::handler::graphql).post(graphql::handler::graphql),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/api/v4", rest::router())
@@ -131,7 +130,11 @@ pub fn app(state: AppState) -> Router {
         .layer(CorsLayer::permissive().expose_headers(rest::pagination::EXPOSED_HEADERS.map(HeaderName::from_static)))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

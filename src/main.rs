@@ -47,8 +47,7 @@ enum MigrateAction {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -89,9 +88,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     if let Some(token) = root_token {
         // Shown once, on the first start of an empty database; it is stored only as a digest.
-        println!(
-            "\nCreated the administrator `root`. Its API token (shown only now):\n\n    {token}\n"
-        );
+        println!("\nCreated the administrator `root`. Its API token (shown only now):\n\n    {token}\n");
         println!("Try:  curl -s {external}/graphql -H 'Authorization: Bearer {token}' \\");
         println!(
             "        -H 'Content-Type: application/json' -d '{{\"query\":\"{{ currentUser {{ username isAdmin }} }}\"}}'\n"

@@ -49,13 +49,8 @@ async fn token_sources() {
         let url = format!("{}/graphql", app.base);
         let body = json!({ "query": ME });
         for req in [
-            app.client
-                .post(&url)
-                .header("PRIVATE-TOKEN", &u.token)
-                .json(&body),
-            app.client
-                .post(format!("{url}?private_token={}", u.token))
-                .json(&body),
+            app.client.post(&url).header("PRIVATE-TOKEN", &u.token).json(&body),
+            app.client.post(format!("{url}?private_token={}", u.token)).json(&body),
             app.client.post(&url).bearer_auth(&u.token).json(&body),
             app.client
                 .post(&url)
@@ -76,24 +71,11 @@ async fn token_sources() {
         // Revoked and expired tokens: 401 with the reason.
         let revoked = insert_token(&app, u.id, "personal", "api", true, None).await;
         let res = app.gql(Some(&revoked), ME, json!({})).await;
-        assert_eq!(
-            (res.status.as_u16(), res.code()),
-            (401, "UNAUTHENTICATED".into())
-        );
-        assert!(
-            res.body["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("revoked")
-        );
+        assert_eq!((res.status.as_u16(), res.code()), (401, "UNAUTHENTICATED".into()));
+        assert!(res.body["errors"][0]["message"].as_str().unwrap().contains("revoked"));
         let expired = insert_token(&app, u.id, "personal", "api", false, Some(-1)).await;
         let res = app.gql(Some(&expired), ME, json!({})).await;
-        assert!(
-            res.body["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("expired")
-        );
+        assert!(res.body["errors"][0]["message"].as_str().unwrap().contains("expired"));
         // Expiring today still works.
         let today = insert_token(&app, u.id, "personal", "api", false, Some(0)).await;
         app.gql(Some(&today), ME, json!({})).await.data();
@@ -133,7 +115,10 @@ async fn sudo() {
         let other = app.user("other").await;
         let admin_api_only = {
             let a = app.user_with("admin3", json!({ "admin": true })).await;
-            (a.clone(), insert_token(&app, a.id, "personal", "api", false, None).await)
+            (
+                a.clone(),
+                insert_token(&app, a.id, "personal", "api", false, None).await,
+            )
         };
         let url = format!("{}/graphql", app.base);
         let body = json!({ "query": "{ currentUser { username email privateToken } }" });
@@ -161,15 +146,23 @@ async fn sudo() {
         assert_eq!(res.body["errors"][0]["extensions"]["scope"], "sudo");
         // Non-admins: 403 with GitLab's message.
         let res = send(other.token.clone(), "target", true).await;
-        assert_eq!(res.body["errors"][0]["message"], "403 Forbidden - Must be admin to use sudo");
+        assert_eq!(
+            res.body["errors"][0]["message"],
+            "403 Forbidden - Must be admin to use sudo"
+        );
         // Unknown target: 404 with GitLab's message.
         let res = send(app.admin().to_string(), "ghost", true).await;
         assert_eq!(res.status, 404);
         assert_eq!(res.code(), "NOT_FOUND");
-        assert_eq!(res.body["errors"][0]["message"], "404 User with ID or username 'ghost' Not Found");
+        assert_eq!(
+            res.body["errors"][0]["message"],
+            "404 User with ID or username 'ghost' Not Found"
+        );
         // Sudo into a user makes the request theirs: admin-only mutations are refused.
         let mut req = app.client.post(&url).header("Sudo", "target").bearer_auth(app.admin());
-        req = req.json(&json!({ "query": format!("mutation {{ blockUser(input: {{ id: \"{}\" }}) {{ changed }} }}", other.id) }));
+        req = req.json(
+            &json!({ "query": format!("mutation {{ blockUser(input: {{ id: \"{}\" }}) {{ changed }} }}", other.id) }),
+        );
         assert_eq!(TestApp::finish(req).await.code(), "FORBIDDEN");
     })
     .await;
@@ -181,13 +174,27 @@ async fn sign_in_and_jwt() {
         let u = app.user("signer").await;
         // By username (any case) or by e-mail.
         for login in ["SIGNER", "signer@example.com"] {
-            let res = app.gql(None, SIGN_IN, json!({ "login": login, "password": "s3cret-password" })).await;
+            let res = app
+                .gql(None, SIGN_IN, json!({ "login": login, "password": "s3cret-password" }))
+                .await;
             assert_eq!(res.data()["signIn"]["user"]["username"], "signer");
         }
-        let res = app.gql(None, SIGN_IN, json!({ "login": "signer", "password": "s3cret-password" })).await;
+        let res = app
+            .gql(
+                None,
+                SIGN_IN,
+                json!({ "login": "signer", "password": "s3cret-password" }),
+            )
+            .await;
         let jwt = res.data()["signIn"]["token"].as_str().unwrap().to_string();
         assert!(jwt.starts_with("eyJ"));
-        let res = app.gql(Some(&jwt), "{ currentUser { username currentSignInAt lastActivityOn } }", json!({})).await;
+        let res = app
+            .gql(
+                Some(&jwt),
+                "{ currentUser { username currentSignInAt lastActivityOn } }",
+                json!({}),
+            )
+            .await;
         let me = &res.data()["currentUser"];
         assert_eq!(me["username"], "signer");
         assert!(me["currentSignInAt"].is_string());
@@ -199,32 +206,80 @@ async fn sign_in_and_jwt() {
         assert_eq!(app.gql(Some(&bad), ME, json!({})).await.code(), "UNAUTHENTICATED");
 
         // Wrong password or unknown login: the same answer.
-        let wrong = app.gql(None, SIGN_IN, json!({ "login": "signer", "password": "wrong-password" })).await;
-        let unknown = app.gql(None, SIGN_IN, json!({ "login": "nobody", "password": "wrong-password" })).await;
+        let wrong = app
+            .gql(
+                None,
+                SIGN_IN,
+                json!({ "login": "signer", "password": "wrong-password" }),
+            )
+            .await;
+        let unknown = app
+            .gql(
+                None,
+                SIGN_IN,
+                json!({ "login": "nobody", "password": "wrong-password" }),
+            )
+            .await;
         assert_eq!(wrong.code(), "UNAUTHENTICATED");
         assert_eq!(wrong.body["errors"][0]["message"], unknown.body["errors"][0]["message"]);
 
         // An admin sets a password: the old JWT stops working and the next sign-in must change it.
         let res = app
-            .gql(Some(app.admin()), "mutation($id: ID!) { updateUser(input: { id: $id, password: \"admin-set-pw\" }) { user { id } } }", json!({ "id": u.id.to_string() }))
+            .gql(
+                Some(app.admin()),
+                "mutation($id: ID!) { updateUser(input: { id: $id, password: \"admin-set-pw\" }) { user { id } } }",
+                json!({ "id": u.id.to_string() }),
+            )
             .await;
         res.data();
         assert_eq!(app.gql(Some(&jwt), ME, json!({})).await.code(), "UNAUTHENTICATED");
-        let res = app.gql(None, SIGN_IN, json!({ "login": "signer", "password": "admin-set-pw" })).await;
+        let res = app
+            .gql(None, SIGN_IN, json!({ "login": "signer", "password": "admin-set-pw" }))
+            .await;
         assert_eq!(res.code(), "PASSWORD_EXPIRED");
-        let res = app.gql(None, SIGN_IN, json!({ "login": "signer", "password": "admin-set-pw", "new": "short" })).await;
-        assert_eq!(res.body["errors"][0]["extensions"]["fields"]["newPassword"], json!(["is too short (minimum is 8 characters)"]));
-        let res = app.gql(None, SIGN_IN, json!({ "login": "signer", "password": "admin-set-pw", "new": "my-own-password" })).await;
+        let res = app
+            .gql(
+                None,
+                SIGN_IN,
+                json!({ "login": "signer", "password": "admin-set-pw", "new": "short" }),
+            )
+            .await;
+        assert_eq!(
+            res.body["errors"][0]["extensions"]["fields"]["newPassword"],
+            json!(["is too short (minimum is 8 characters)"])
+        );
+        let res = app
+            .gql(
+                None,
+                SIGN_IN,
+                json!({ "login": "signer", "password": "admin-set-pw", "new": "my-own-password" }),
+            )
+            .await;
         let jwt2 = res.data()["signIn"]["token"].as_str().unwrap().to_string();
         app.gql(Some(&jwt2), ME, json!({})).await.data();
-        app.gql(None, SIGN_IN, json!({ "login": "signer", "password": "my-own-password" })).await.data();
-        assert_eq!(app.gql(None, SIGN_IN, json!({ "login": "signer", "password": "admin-set-pw" })).await.code(), "UNAUTHENTICATED");
+        app.gql(
+            None,
+            SIGN_IN,
+            json!({ "login": "signer", "password": "my-own-password" }),
+        )
+        .await
+        .data();
+        assert_eq!(
+            app.gql(None, SIGN_IN, json!({ "login": "signer", "password": "admin-set-pw" }))
+                .await
+                .code(),
+            "UNAUTHENTICATED"
+        );
 
         // Blocking invalidates JWTs for good, even after unblocking.
         let block = "mutation($id: ID!) { blockUser(input: { id: $id }) { changed } }";
         let unblock = "mutation($id: ID!) { unblockUser(input: { id: $id }) { changed } }";
-        app.gql(Some(app.admin()), block, json!({ "id": u.id.to_string() })).await.data();
-        app.gql(Some(app.admin()), unblock, json!({ "id": u.id.to_string() })).await.data();
+        app.gql(Some(app.admin()), block, json!({ "id": u.id.to_string() }))
+            .await
+            .data();
+        app.gql(Some(app.admin()), unblock, json!({ "id": u.id.to_string() }))
+            .await
+            .data();
         assert_eq!(app.gql(Some(&jwt2), ME, json!({})).await.code(), "UNAUTHENTICATED");
     })
     .await;
@@ -236,11 +291,7 @@ async fn ten_failed_passwords_lock_the_account() {
         app.user("locky").await;
         for _ in 0..10 {
             let res = app
-                .gql(
-                    None,
-                    SIGN_IN,
-                    json!({ "login": "locky", "password": "wrong-password" }),
-                )
+                .gql(None, SIGN_IN, json!({ "login": "locky", "password": "wrong-password" }))
                 .await;
             assert_eq!(res.code(), "UNAUTHENTICATED");
         }
@@ -279,32 +330,16 @@ async fn ten_failed_passwords_lock_the_account() {
 async fn activity_is_marked_once_a_day() {
     each_backend(|app| async move {
         let u = app.user("active1").await;
-        let before = user::Entity::find_by_id(u.id)
-            .one(app.db())
-            .await
-            .unwrap()
-            .unwrap();
+        let before = user::Entity::find_by_id(u.id).one(app.db()).await.unwrap().unwrap();
         assert_eq!(before.last_activity_on, None);
         app.gql(Some(&u.token), ME, json!({})).await.data();
-        let after = user::Entity::find_by_id(u.id)
-            .one(app.db())
-            .await
-            .unwrap()
-            .unwrap();
+        let after = user::Entity::find_by_id(u.id).one(app.db()).await.unwrap().unwrap();
         assert_eq!(after.last_activity_on, Some(Utc::now().date_naive()));
         // A later day's mark never moves it backwards.
-        usergraph::domain::activities::mark(
-            app.db(),
-            u.id,
-            Utc::now().date_naive() - Duration::days(3),
-        )
-        .await
-        .unwrap();
-        let again = user::Entity::find_by_id(u.id)
-            .one(app.db())
+        usergraph::domain::activities::mark(app.db(), u.id, Utc::now().date_naive() - Duration::days(3))
             .await
-            .unwrap()
             .unwrap();
+        let again = user::Entity::find_by_id(u.id).one(app.db()).await.unwrap().unwrap();
         assert_eq!(again.last_activity_on, Some(Utc::now().date_naive()));
     })
     .await;
@@ -338,13 +373,7 @@ async fn http_surface() {
             .await
             .unwrap();
         assert_eq!(res.status(), 200);
-        assert!(
-            res.text()
-                .await
-                .unwrap()
-                .to_lowercase()
-                .contains("graphiql")
-        );
+        assert!(res.text().await.unwrap().to_lowercase().contains("graphiql"));
         // Malformed body: 400 with a GraphQL error.
         let res = TestApp::finish(
             app.client
@@ -366,21 +395,15 @@ async fn http_surface() {
             (404, json!({ "error": "404 Not Found" }))
         );
         assert_eq!(
-            app.request(reqwest::Method::GET, "/healthz", None, None)
-                .await
-                .status,
+            app.request(reqwest::Method::GET, "/healthz", None, None).await.status,
             200
         );
         assert_eq!(
-            app.request(reqwest::Method::GET, "/readyz", None, None)
-                .await
-                .status,
+            app.request(reqwest::Method::GET, "/readyz", None, None).await.status,
             200
         );
         // Every response carries a request id.
-        let res = app
-            .request(reqwest::Method::GET, "/healthz", None, None)
-            .await;
+        let res = app.request(reqwest::Method::GET, "/healthz", None, None).await;
         assert!(res.header("x-request-id").is_some_and(|v| !v.is_empty()));
     })
     .await;

@@ -50,16 +50,29 @@ async fn create_user_with_every_parameter() {
         assert_eq!(u["external"], true);
         assert!(u["confirmedAt"].is_string(), "skipConfirmation confirms at once");
         assert_eq!(u["identities"], json!([{ "provider": "github", "externUid": "67890" }]));
-        for (k, v) in [("skype", "js"), ("linkedin", "in/js"), ("twitter", "@js"), ("websiteUrl", "https://js.example"),
-            ("organization", "ACME"), ("bio", "hi"), ("location", "Mars")]
-        {
+        for (k, v) in [
+            ("skype", "js"),
+            ("linkedin", "in/js"),
+            ("twitter", "@js"),
+            ("websiteUrl", "https://js.example"),
+            ("organization", "ACME"),
+            ("bio", "hi"),
+            ("location", "Mars"),
+        ] {
             assert_eq!(u[k], v, "{k}");
         }
         assert_eq!(u["webUrl"], format!("{}/John_Smith", app.base));
-        assert!(u["avatarUrl"].as_str().unwrap().starts_with("https://www.gravatar.com/avatar/"));
+        assert!(
+            u["avatarUrl"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://www.gravatar.com/avatar/")
+        );
 
         // Defaults: confirmation required, not admin, limits as GitLab.
-        let res = app.gql(Some(app.admin()), CREATE, json!({ "input": input("plain") })).await;
+        let res = app
+            .gql(Some(app.admin()), CREATE, json!({ "input": input("plain") }))
+            .await;
         let u = &res.data()["createUser"]["user"];
         assert_eq!(u["confirmedAt"], json!(null));
         assert_eq!(u["isAdmin"], false);
@@ -71,10 +84,18 @@ async fn create_user_with_every_parameter() {
         let id: i32 = u["id"].as_str().unwrap().parse().unwrap();
         let row = user::Entity::find_by_id(id).one(app.db()).await.unwrap().unwrap();
         assert!(row.password_hash.starts_with("$argon2id$"));
-        let emails = email::Entity::find().filter(email::Column::UserId.eq(id)).all(app.db()).await.unwrap();
+        let emails = email::Entity::find()
+            .filter(email::Column::UserId.eq(id))
+            .all(app.db())
+            .await
+            .unwrap();
         assert_eq!(emails.len(), 1);
         assert!(emails[0].is_primary);
-        let tokens = token::Entity::find().filter(token::Column::UserId.eq(id)).all(app.db()).await.unwrap();
+        let tokens = token::Entity::find()
+            .filter(token::Column::UserId.eq(id))
+            .all(app.db())
+            .await
+            .unwrap();
         assert_eq!(tokens.len(), 1);
         assert_eq!(tokens[0].token_digest.len(), 64);
         assert!(!tokens[0].token_encrypted.as_deref().unwrap().contains("glptt-"));
@@ -180,19 +201,12 @@ async fn concurrent_creates_of_one_username_yield_one_user() {
                 let mut inp = input("racer");
                 inp["username"] = json!(if i % 2 == 0 { "racer" } else { "RACER" });
                 inp["email"] = json!(format!("racer{i}@example.com"));
-                app.gql(Some(app.admin()), CREATE, json!({ "input": inp }))
-                    .await
+                app.gql(Some(app.admin()), CREATE, json!({ "input": inp })).await
             }
         });
         let results = futures::future::join_all(tasks).await;
-        let ok = results
-            .iter()
-            .filter(|r| r.body.get("errors").is_none())
-            .count();
-        let conflicts = results
-            .iter()
-            .filter(|r| r.codes() == vec!["CONFLICT"])
-            .count();
+        let ok = results.iter().filter(|r| r.body.get("errors").is_none()).count();
+        let conflicts = results.iter().filter(|r| r.codes() == vec!["CONFLICT"]).count();
         assert_eq!(
             (ok, conflicts),
             (1, 19),
@@ -216,15 +230,11 @@ async fn concurrent_creates_of_one_username_yield_one_user() {
                 } else {
                     "SAME@example.com"
                 });
-                app.gql(Some(app.admin()), CREATE, json!({ "input": inp }))
-                    .await
+                app.gql(Some(app.admin()), CREATE, json!({ "input": inp })).await
             }
         });
         let results = futures::future::join_all(tasks).await;
-        let ok = results
-            .iter()
-            .filter(|r| r.body.get("errors").is_none())
-            .count();
+        let ok = results.iter().filter(|r| r.body.get("errors").is_none()).count();
         assert_eq!(ok, 1);
         assert!(
             results
@@ -325,14 +335,25 @@ async fn names(app: &TestApp, token: Option<&str>, args: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_filters_and_order() {
     each_backend(|app| async move {
-        let a = app.user_with("anna", json!({ "name": "Anna Zed", "external": true })).await;
-        let b = app.user_with("bert", json!({ "name": "Bert Young", "provider": "github", "externUid": "gh-bert" })).await;
+        let a = app
+            .user_with("anna", json!({ "name": "Anna Zed", "external": true }))
+            .await;
+        let b = app
+            .user_with(
+                "bert",
+                json!({ "name": "Bert Young", "provider": "github", "externUid": "gh-bert" }),
+            )
+            .await;
         let c = app.user_with("carl_x", json!({ "name": "Carl 100% Xu" })).await;
         let _ = c;
         let admin = Some(app.admin());
         let user = Some(a.token.as_str());
         let blocked = app
-            .gql(admin, "mutation($id: ID!) { blockUser(input: { id: $id }) { changed } }", json!({ "id": b.id.to_string() }))
+            .gql(
+                admin,
+                "mutation($id: ID!) { blockUser(input: { id: $id }) { changed } }",
+                json!({ "id": b.id.to_string() }),
+            )
             .await;
         assert_eq!(blocked.data()["blockUser"]["changed"], true);
 
@@ -343,30 +364,70 @@ async fn users_filters_and_order() {
         assert_eq!(names(&app, user, "filter: { search: \"100%\" }").await, vec!["carl_x"]);
         assert_eq!(names(&app, user, "filter: { search: \"_\" }").await, vec!["carl_x"]);
         // e-mail search only for admins.
-        assert_eq!(names(&app, admin, "filter: { search: \"bert@example\" }").await, vec!["bert"]);
-        assert_eq!(names(&app, user, "filter: { search: \"bert@example\" }").await, Vec::<String>::new());
+        assert_eq!(
+            names(&app, admin, "filter: { search: \"bert@example\" }").await,
+            vec!["bert"]
+        );
+        assert_eq!(
+            names(&app, user, "filter: { search: \"bert@example\" }").await,
+            Vec::<String>::new()
+        );
         // username: exact, case-insensitive.
         assert_eq!(names(&app, user, "filter: { username: \"BERT\" }").await, vec!["bert"]);
-        assert_eq!(names(&app, user, "filter: { username: \"ber\" }").await, Vec::<String>::new());
+        assert_eq!(
+            names(&app, user, "filter: { username: \"ber\" }").await,
+            Vec::<String>::new()
+        );
         // active / blocked; false means no filter.
         assert_eq!(names(&app, user, "filter: { blocked: true }").await, vec!["bert"]);
-        assert_eq!(names(&app, user, "filter: { active: true }").await, vec!["root", "anna", "carl_x"]);
+        assert_eq!(
+            names(&app, user, "filter: { active: true }").await,
+            vec!["root", "anna", "carl_x"]
+        );
         assert_eq!(names(&app, user, "filter: { active: false }").await.len(), 4);
         // external: applied for admins only.
         assert_eq!(names(&app, admin, "filter: { external: true }").await, vec!["anna"]);
         assert_eq!(names(&app, user, "filter: { external: true }").await.len(), 4);
         // externUid + provider: admin only, together.
-        assert_eq!(names(&app, admin, "filter: { externUid: \"gh-bert\", provider: \"github\" }").await, vec!["bert"]);
-        let res = app.gql(user, "{ users(filter: { externUid: \"gh-bert\", provider: \"github\" }) { nodes { id } } }", json!({})).await;
+        assert_eq!(
+            names(&app, admin, "filter: { externUid: \"gh-bert\", provider: \"github\" }").await,
+            vec!["bert"]
+        );
+        let res = app
+            .gql(
+                user,
+                "{ users(filter: { externUid: \"gh-bert\", provider: \"github\" }) { nodes { id } } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(res.code(), "FORBIDDEN");
-        let res = app.gql(admin, "{ users(filter: { externUid: \"gh-bert\" }) { nodes { id } } }", json!({})).await;
+        let res = app
+            .gql(
+                admin,
+                "{ users(filter: { externUid: \"gh-bert\" }) { nodes { id } } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(res.code(), "BAD_USER_INPUT");
         // order.
-        assert_eq!(names(&app, user, "orderBy: NAME, sort: DESC").await, vec!["carl_x", "bert", "anna", "root"]);
-        assert_eq!(names(&app, user, "orderBy: USERNAME").await, vec!["anna", "bert", "carl_x", "root"]);
-        assert_eq!(names(&app, user, "orderBy: ID, sort: DESC").await, vec!["carl_x", "bert", "anna", "root"]);
+        assert_eq!(
+            names(&app, user, "orderBy: NAME, sort: DESC").await,
+            vec!["carl_x", "bert", "anna", "root"]
+        );
+        assert_eq!(
+            names(&app, user, "orderBy: USERNAME").await,
+            vec!["anna", "bert", "carl_x", "root"]
+        );
+        assert_eq!(
+            names(&app, user, "orderBy: ID, sort: DESC").await,
+            vec!["carl_x", "bert", "anna", "root"]
+        );
         assert_eq!(names(&app, user, "orderBy: CREATED_AT").await.len(), 4);
-        assert_eq!(names(&app, user, "orderBy: UPDATED_AT, sort: DESC").await[0], "bert", "block touched bert last");
+        assert_eq!(
+            names(&app, user, "orderBy: UPDATED_AT, sort: DESC").await[0],
+            "bert",
+            "block touched bert last"
+        );
         // Anonymous callers must name a username.
         let res = app.gql(None, "{ users { nodes { id } } }", json!({})).await;
         assert_eq!(res.code(), "FORBIDDEN");
@@ -389,9 +450,7 @@ async fn users_relay_pagination() {
         let mut seen = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let res = app
-                .gql(admin, q, json!({ "first": 2, "after": after }))
-                .await;
+            let res = app.gql(admin, q, json!({ "first": 2, "after": after })).await;
             let c = &res.data()["users"];
             assert_eq!(c["totalCount"], 6);
             for e in c["edges"].as_array().unwrap() {
@@ -402,10 +461,7 @@ async fn users_relay_pagination() {
             }
             after = c["pageInfo"]["endCursor"].as_str().map(str::to_string);
         }
-        assert_eq!(
-            seen,
-            vec!["root", "page0", "page1", "page2", "page3", "page4"]
-        );
+        assert_eq!(seen, vec!["root", "page0", "page1", "page2", "page3", "page4"]);
 
         // last without before: the tail.
         let res = app.gql(admin, q, json!({ "last": 2 })).await;
@@ -420,9 +476,7 @@ async fn users_relay_pagination() {
         assert_eq!(c["pageInfo"]["hasPreviousPage"], true);
         // last with before.
         let before = c["pageInfo"]["startCursor"].as_str().unwrap().to_string();
-        let res = app
-            .gql(admin, q, json!({ "last": 2, "before": before }))
-            .await;
+        let res = app.gql(admin, q, json!({ "last": 2, "before": before })).await;
         let prev: Vec<_> = res.data()["users"]["edges"]
             .as_array()
             .unwrap()
@@ -436,10 +490,7 @@ async fn users_relay_pagination() {
             app.gql(admin, q, json!({ "first": 101 })).await.code(),
             "BAD_USER_INPUT"
         );
-        assert_eq!(
-            app.gql(admin, q, json!({ "first": -1 })).await.code(),
-            "BAD_USER_INPUT"
-        );
+        assert_eq!(app.gql(admin, q, json!({ "first": -1 })).await.code(), "BAD_USER_INPUT");
         assert_eq!(
             app.gql(admin, q, json!({ "first": 1, "after": "nonsense" }))
                 .await
@@ -447,9 +498,7 @@ async fn users_relay_pagination() {
             "BAD_USER_INPUT"
         );
         // Default page size 20: all six.
-        let res = app
-            .gql(admin, "{ users { nodes { id } } }", json!({}))
-            .await;
+        let res = app.gql(admin, "{ users { nodes { id } } }", json!({})).await;
         assert_eq!(res.data()["users"]["nodes"].as_array().unwrap().len(), 6);
     })
     .await;
@@ -512,14 +561,10 @@ async fn update_user() {
 async fn delete_user_removes_everything_they_own() {
     each_backend(|app| async move {
         let u = app
-            .user_with(
-                "gone",
-                json!({ "provider": "github", "externUid": "gone-1" }),
-            )
+            .user_with("gone", json!({ "provider": "github", "externUid": "gone-1" }))
             .await;
         let other = app.user("stays").await;
-        let q =
-            "mutation($id: ID!) { deleteUser(input: { id: $id }) { user { id username email } } }";
+        let q = "mutation($id: ID!) { deleteUser(input: { id: $id }) { user { id username email } } }";
         assert_eq!(
             app.gql(Some(&other.token), q, json!({ "id": u.id.to_string() }))
                 .await
@@ -527,19 +572,12 @@ async fn delete_user_removes_everything_they_own() {
             "FORBIDDEN"
         );
         assert_eq!(
-            app.gql(None, q, json!({ "id": u.id.to_string() }))
-                .await
-                .code(),
+            app.gql(None, q, json!({ "id": u.id.to_string() })).await.code(),
             "UNAUTHENTICATED"
         );
-        let res = app
-            .gql(Some(app.admin()), q, json!({ "id": u.id.to_string() }))
-            .await;
+        let res = app.gql(Some(app.admin()), q, json!({ "id": u.id.to_string() })).await;
         assert_eq!(res.data()["deleteUser"]["user"]["username"], "gone");
-        assert_eq!(
-            res.data()["deleteUser"]["user"]["email"],
-            "gone@example.com"
-        );
+        assert_eq!(res.data()["deleteUser"]["user"]["email"], "gone@example.com");
         for (table, n) in [
             (
                 "users",
@@ -583,9 +621,7 @@ async fn delete_user_removes_everything_they_own() {
                 .code(),
             "UNAUTHENTICATED"
         );
-        let res = app
-            .gql(Some(app.admin()), q, json!({ "id": u.id.to_string() }))
-            .await;
+        let res = app.gql(Some(app.admin()), q, json!({ "id": u.id.to_string() })).await;
         assert_eq!(res.data()["deleteUser"]["user"], json!(null));
         assert_eq!(user::Entity::find().count(app.db()).await.unwrap(), 2);
     })
@@ -603,7 +639,10 @@ async fn block_and_unblock() {
 
         assert_eq!(app.gql(Some(&u.token), block, id.clone()).await.code(), "FORBIDDEN");
         let res = app.gql(admin, block, id.clone()).await;
-        assert_eq!(res.data()["blockUser"], json!({ "changed": true, "user": { "state": "blocked" } }));
+        assert_eq!(
+            res.data()["blockUser"],
+            json!({ "changed": true, "user": { "state": "blocked" } })
+        );
         let res = app.gql(admin, block, id.clone()).await;
         assert_eq!(res.data()["blockUser"]["changed"], false);
 
@@ -611,26 +650,59 @@ async fn block_and_unblock() {
         let res = app.gql(Some(&u.token), "{ currentUser { id } }", json!({})).await;
         assert_eq!(res.status, 403);
         assert_eq!(res.code(), "FORBIDDEN");
-        assert_eq!(res.body["errors"][0]["message"], "403 Forbidden - Your account has been blocked.");
+        assert_eq!(
+            res.body["errors"][0]["message"],
+            "403 Forbidden - Your account has been blocked."
+        );
         let sign_in = "mutation { signIn(input: { login: \"blocky\", password: \"s3cret-password\" }) { token } }";
         assert_eq!(app.gql(None, sign_in, json!({})).await.code(), "FORBIDDEN");
 
         let res = app.gql(admin, unblock, id.clone()).await;
-        assert_eq!(res.data()["unblockUser"], json!({ "changed": true, "user": { "state": "active" } }));
-        assert_eq!(app.gql(admin, unblock, id.clone()).await.data()["unblockUser"]["changed"], false);
-        app.gql(Some(&u.token), "{ currentUser { id } }", json!({})).await.data();
+        assert_eq!(
+            res.data()["unblockUser"],
+            json!({ "changed": true, "user": { "state": "active" } })
+        );
+        assert_eq!(
+            app.gql(admin, unblock, id.clone()).await.data()["unblockUser"]["changed"],
+            false
+        );
+        app.gql(Some(&u.token), "{ currentUser { id } }", json!({}))
+            .await
+            .data();
 
         // LDAP-blocked users cannot be changed by the API; nor can the admin block themself.
-        let mut m: user::ActiveModel = user::Entity::find_by_id(u.id).one(app.db()).await.unwrap().unwrap().into();
+        let mut m: user::ActiveModel = user::Entity::find_by_id(u.id)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
         m.state = sea_orm::ActiveValue::Set("ldap_blocked".into());
         sea_orm::ActiveModelTrait::update(m, app.db()).await.unwrap();
         let res = app.gql(admin, block, id.clone()).await;
-        assert_eq!(res.body["errors"][0]["message"], "403 Forbidden - LDAP blocked users cannot be modified by the API");
+        assert_eq!(
+            res.body["errors"][0]["message"],
+            "403 Forbidden - LDAP blocked users cannot be modified by the API"
+        );
         let res = app.gql(admin, unblock, id.clone()).await;
-        assert_eq!(res.body["errors"][0]["message"], "403 Forbidden - LDAP blocked users cannot be unblocked by the API");
-        let root = user::Entity::find().filter(user::Column::Username.eq("root")).one(app.db()).await.unwrap().unwrap();
-        assert_eq!(app.gql(admin, block, json!({ "id": root.id.to_string() })).await.code(), "FORBIDDEN");
-        assert_eq!(app.gql(admin, block, json!({ "id": "999999" })).await.code(), "NOT_FOUND");
+        assert_eq!(
+            res.body["errors"][0]["message"],
+            "403 Forbidden - LDAP blocked users cannot be unblocked by the API"
+        );
+        let root = user::Entity::find()
+            .filter(user::Column::Username.eq("root"))
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            app.gql(admin, block, json!({ "id": root.id.to_string() })).await.code(),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            app.gql(admin, block, json!({ "id": "999999" })).await.code(),
+            "NOT_FOUND"
+        );
     })
     .await;
 }

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod graphql_account;
 mod graphql_auth;
 mod graphql_users;
 mod schema_sdl;

@@ -27,9 +27,7 @@ fn schema_file_matches_the_binary() {
             std::fs::write(&path, &printed).expect("write schema.graphql");
             return;
         }
-        panic!(
-            "schema.graphql is out of date: run `UPDATE_SCHEMA=1 cargo test schema` and commit it"
-        );
+        panic!("schema.graphql is out of date: run `UPDATE_SCHEMA=1 cargo test schema` and commit it");
     }
     for must in [
         "type User",

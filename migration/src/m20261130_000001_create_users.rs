@@ -57,12 +57,7 @@ impl MigrationTrait for Migration {
                     .col(string(Users::Name, 255))
                     .col(string(Users::State, 32).default("active"))
                     .col(ColumnDef::new(Users::PasswordHash).text().not_null())
-                    .col(
-                        ColumnDef::new(Users::Admin)
-                            .boolean()
-                            .not_null()
-                            .default(false),
-                    )
+                    .col(ColumnDef::new(Users::Admin).boolean().not_null().default(false))
                     .col(ColumnDef::new(Users::Bio).string_len(255).null())
                     .col(ColumnDef::new(Users::Location).string_len(255).null())
                     .col(string(Users::Skype, 255).default(""))
@@ -70,48 +65,18 @@ impl MigrationTrait for Migration {
                     .col(string(Users::Twitter, 255).default(""))
                     .col(string(Users::WebsiteUrl, 255).default(""))
                     .col(string(Users::Organization, 255).default(""))
-                    .col(
-                        ColumnDef::new(Users::ProjectsLimit)
-                            .integer()
-                            .not_null()
-                            .default(100),
-                    )
-                    .col(
-                        ColumnDef::new(Users::CanCreateGroup)
-                            .boolean()
-                            .not_null()
-                            .default(true),
-                    )
-                    .col(
-                        ColumnDef::new(Users::External)
-                            .boolean()
-                            .not_null()
-                            .default(false),
-                    )
+                    .col(ColumnDef::new(Users::ProjectsLimit).integer().not_null().default(100))
+                    .col(ColumnDef::new(Users::CanCreateGroup).boolean().not_null().default(true))
+                    .col(ColumnDef::new(Users::External).boolean().not_null().default(false))
                     .col(
                         ColumnDef::new(Users::TwoFactorEnabled)
                             .boolean()
                             .not_null()
                             .default(false),
                     )
-                    .col(
-                        ColumnDef::new(Users::ColorSchemeId)
-                            .integer()
-                            .not_null()
-                            .default(1),
-                    )
-                    .col(
-                        ColumnDef::new(Users::AuthEpoch)
-                            .integer()
-                            .not_null()
-                            .default(0),
-                    )
-                    .col(
-                        ColumnDef::new(Users::FailedAttempts)
-                            .integer()
-                            .not_null()
-                            .default(0),
-                    )
+                    .col(ColumnDef::new(Users::ColorSchemeId).integer().not_null().default(1))
+                    .col(ColumnDef::new(Users::AuthEpoch).integer().not_null().default(0))
+                    .col(ColumnDef::new(Users::FailedAttempts).integer().not_null().default(0))
                     .col(timestamp(b, Users::LockedUntil).null())
                     .col(timestamp(b, Users::PasswordExpiresAt).null())
                     .col(timestamp(b, Users::CreatedAt).not_null())
@@ -139,21 +104,13 @@ impl MigrationTrait for Migration {
             ("ix_users_state", Users::State),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(Users::Table)
-                        .col(col)
-                        .to_owned(),
-                )
+                .create_index(Index::create().name(name).table(Users::Table).col(col).to_owned())
                 .await?;
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Users::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Users::Table).to_owned()).await
     }
 }

@@ -30,12 +30,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Emails::UserId).integer().not_null())
                     .col(string(Emails::Email, 255))
                     .col(string(Emails::EmailCanonical, 255))
-                    .col(
-                        ColumnDef::new(Emails::IsPrimary)
-                            .boolean()
-                            .not_null()
-                            .default(false),
-                    )
+                    .col(ColumnDef::new(Emails::IsPrimary).boolean().not_null().default(false))
                     .col(timestamp(b, Emails::ConfirmedAt).null())
                     .col(timestamp(b, Emails::CreatedAt).not_null())
                     .foreign_key(&mut user_fk(Emails::Table, Emails::UserId))
@@ -64,8 +59,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Emails::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Emails::Table).to_owned()).await
     }
 }

@@ -38,12 +38,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Tokens::TokenEncrypted).text().null())
                     .col(string(Tokens::Scopes, 255))
                     .col(ColumnDef::new(Tokens::ExpiresAt).date().null())
-                    .col(
-                        ColumnDef::new(Tokens::Revoked)
-                            .boolean()
-                            .not_null()
-                            .default(false),
-                    )
+                    .col(ColumnDef::new(Tokens::Revoked).boolean().not_null().default(false))
                     .col(timestamp(b, Tokens::LastUsedAt).null())
                     .col(timestamp(b, Tokens::CreatedAt).not_null())
                     .foreign_key(&mut user_fk(Tokens::Table, Tokens::UserId))
@@ -73,8 +68,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Tokens::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Tokens::Table).to_owned()).await
     }
 }

@@ -144,17 +144,8 @@ pub struct Credentials {
 
 /// Resolves credentials into a viewer. Unknown tokens are 401, revoked or expired ones 401 with
 /// the reason, blocked users 403; sudo needs an admin whose credential has the `sudo` scope.
-pub async fn authenticate(
-    db: &impl ConnectionTrait,
-    keys: &Keys,
-    creds: &Credentials,
-) -> AppResult<Viewer> {
-    let Some(raw) = creds
-        .token
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    else {
+pub async fn authenticate(db: &impl ConnectionTrait, keys: &Keys, creds: &Credentials) -> AppResult<Viewer> {
+    let Some(raw) = creds.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
         // GitLab ignores sudo without a credential; the request is simply anonymous.
         return Ok(Viewer::anonymous());
     };
@@ -166,12 +157,7 @@ pub async fn authenticate(
     let user = viewer.user.clone().ok_or(AppError::Unauthorized)?;
     ensure_usable(&user)?;
     domain::activities::touch(db, &user).await?;
-    if let Some(target) = creds
-        .sudo
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(target) = creds.sudo.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         if !user.admin {
             return Err(AppError::forbidden("Must be admin to use sudo"));
         }
@@ -180,11 +166,7 @@ pub async fn authenticate(
         }
         let found = domain::users::find_ref(db, &domain::users::UserRef::parse(target))
             .await?
-            .ok_or_else(|| {
-                AppError::NotFoundMessage(format!(
-                    "404 User with ID or username '{target}' Not Found"
-                ))
-            })?;
+            .ok_or_else(|| AppError::NotFoundMessage(format!("404 User with ID or username '{target}' Not Found")))?;
         ensure_usable(&found)?;
         viewer.sudo_by = Some(user.id);
         viewer.user = Some(Arc::new(found));
@@ -240,10 +222,7 @@ async fn from_token(db: &impl ConnectionTrait, raw: &str) -> AppResult<Viewer> {
         return Err(AppError::InvalidToken(TokenProblem::Expired));
     }
     let now = time::now();
-    if tok
-        .last_used_at
-        .is_none_or(|t| now - t > Duration::minutes(10))
-    {
+    if tok.last_used_at.is_none_or(|t| now - t > Duration::minutes(10)) {
         token_e::Entity::update_many()
             .col_expr(token_e::Column::LastUsedAt, Expr::value(now))
             .filter(token_e::Column::Id.eq(tok.id))

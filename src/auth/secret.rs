@@ -34,10 +34,7 @@ impl Keys {
 /// missing.
 pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(s) = configured {
-        anyhow::ensure!(
-            s.len() >= 32,
-            "USERGRAPH_SECRET must be at least 32 characters"
-        );
+        anyhow::ensure!(s.len() >= 32, "USERGRAPH_SECRET must be at least 32 characters");
         return Ok(s.as_bytes().to_vec());
     }
     let path = data_dir.join("secret");
@@ -83,8 +80,7 @@ mod tests {
 
     #[test]
     fn generated_secret_is_private_and_stable() {
-        let dir =
-            std::env::temp_dir().join(format!("ug-secret-{}", super::super::token::generate("")));
+        let dir = std::env::temp_dir().join(format!("ug-secret-{}", super::super::token::generate("")));
         let a = load_or_create(None, &dir).unwrap();
         let b = load_or_create(None, &dir).unwrap();
         assert_eq!(a, b);
@@ -92,10 +88,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("secret"))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.join("secret")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::remove_dir_all(dir).unwrap();

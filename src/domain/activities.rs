@@ -16,11 +16,7 @@ pub async fn touch(db: &impl ConnectionTrait, u: &user::Model) -> Result<(), sea
     mark(db, u.id, today).await
 }
 
-pub async fn mark(
-    db: &impl ConnectionTrait,
-    user_id: i32,
-    today: NaiveDate,
-) -> Result<(), sea_orm::DbErr> {
+pub async fn mark(db: &impl ConnectionTrait, user_id: i32, today: NaiveDate) -> Result<(), sea_orm::DbErr> {
     user::Entity::update_many()
         .col_expr(user::Column::LastActivityOn, Expr::value(today))
         .filter(user::Column::Id.eq(user_id))
@@ -40,10 +36,7 @@ pub struct ActivityQuery {
 }
 
 impl ActivityQuery {
-    pub fn new(
-        viewer: &crate::auth::Viewer,
-        from: Option<NaiveDate>,
-    ) -> crate::error::AppResult<Self> {
+    pub fn new(viewer: &crate::auth::Viewer, from: Option<NaiveDate>) -> crate::error::AppResult<Self> {
         super::policy::require_admin(viewer)?;
         let from = from.unwrap_or_else(|| {
             time::today()

@@ -3,8 +3,8 @@
 
 use entity::email;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::owner::{Owner, Target};
@@ -62,18 +62,12 @@ pub async fn add(
     .await;
     match res {
         Ok(m) => Ok(m),
-        Err(e) if is_unique_violation(&e) => {
-            Err(AppError::field("email", "has already been taken"))
-        }
+        Err(e) if is_unique_violation(&e) => Err(AppError::field("email", "has already been taken")),
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn list(
-    db: &impl ConnectionTrait,
-    owner: &Owner,
-    window: Window,
-) -> AppResult<Vec<email::Model>> {
+pub async fn list(db: &impl ConnectionTrait, owner: &Owner, window: Window) -> AppResult<Vec<email::Model>> {
     Ok(secondary()
         .filter(email::Column::UserId.eq(owner.id()))
         .order_by_asc(email::Column::Id)
@@ -91,10 +85,7 @@ pub async fn count(db: &impl ConnectionTrait, owner: &Owner) -> AppResult<u64> {
 }
 
 /// Secondary addresses of several users, for loaders (authorization is the caller's).
-pub async fn of_users(
-    db: &impl ConnectionTrait,
-    user_ids: &[i32],
-) -> Result<Vec<email::Model>, DbErr> {
+pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<email::Model>, DbErr> {
     secondary()
         .filter(email::Column::UserId.is_in(user_ids.iter().copied()))
         .order_by_asc(email::Column::Id)

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use entity::event;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -46,9 +46,7 @@ pub fn target_type(s: &str) -> Option<&'static str> {
     let key = s.to_ascii_lowercase().replace('_', "");
     TARGET_TYPES
         .iter()
-        .find(|(filter, stored)| {
-            filter.replace('_', "") == key || stored.to_ascii_lowercase() == key
-        })
+        .find(|(filter, stored)| filter.replace('_', "") == key || stored.to_ascii_lowercase() == key)
         .map(|(_, s)| *s)
 }
 
@@ -77,9 +75,7 @@ pub fn action_name(e: &event::Model) -> &'static str {
         "expired" => "removed due to membership expiration from",
         "destroyed" => "destroyed",
         "commented" => "commented on",
-        "created" if e.target_type.is_none() || e.target_type.as_deref() == Some("Project") => {
-            "created"
-        }
+        "created" if e.target_type.is_none() || e.target_type.as_deref() == Some("Project") => "created",
         _ => "opened",
     }
 }
@@ -102,16 +98,12 @@ impl EventFilter {
         if let Some(a) = &self.action
             && !ACTIONS.contains(&a.as_str())
         {
-            return Err(AppError::BadParams(
-                "action does not have a valid value".into(),
-            ));
+            return Err(AppError::BadParams("action does not have a valid value".into()));
         }
         if let Some(t) = &self.target_type
             && target_type(t).is_none()
         {
-            return Err(AppError::BadParams(
-                "target_type does not have a valid value".into(),
-            ));
+            return Err(AppError::BadParams("target_type does not have a valid value".into()));
         }
         Ok(())
     }
@@ -167,10 +159,7 @@ pub async fn list(
 
 pub async fn count(db: &impl ConnectionTrait, author_id: i32, f: &EventFilter) -> AppResult<u64> {
     f.check()?;
-    Ok(event::Entity::find()
-        .filter(f.condition(author_id))
-        .count(db)
-        .await?)
+    Ok(event::Entity::find().filter(f.condition(author_id)).count(db).await?)
 }
 
 /// An event to ingest.
@@ -189,11 +178,7 @@ pub struct NewEvent {
 }
 
 /// Ingests an event from an external source (admin only).
-pub async fn create(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    input: NewEvent,
-) -> AppResult<event::Model> {
+pub async fn create(db: &impl ConnectionTrait, viewer: &Viewer, input: NewEvent) -> AppResult<event::Model> {
     viewer.user()?;
     let mut missing = Vec::new();
     if input.author.is_none() {
@@ -222,10 +207,7 @@ pub async fn create(
             }
         },
     };
-    for (field, v) in [
-        ("target_title", &input.target_title),
-        ("title", &input.title),
-    ] {
+    for (field, v) in [("target_title", &input.target_title), ("title", &input.title)] {
         if let Some(v) = v {
             e.max_len(field, v, 255);
         }
@@ -290,37 +272,19 @@ mod tests {
     fn action_names_as_gitlab() {
         let zeros = "0000000000000000000000000000000000000000";
         assert_eq!(
-            action_name(&ev(
-                "pushed",
-                None,
-                Some(json!({ "before": zeros, "after": "abc" }))
-            )),
+            action_name(&ev("pushed", None, Some(json!({ "before": zeros, "after": "abc" })))),
             "pushed new"
         );
         assert_eq!(
-            action_name(&ev(
-                "pushed",
-                None,
-                Some(json!({ "before": "abc", "after": zeros }))
-            )),
+            action_name(&ev("pushed", None, Some(json!({ "before": "abc", "after": zeros })))),
             "deleted"
         );
         assert_eq!(
-            action_name(&ev(
-                "pushed",
-                None,
-                Some(json!({ "before": "a", "after": "b" }))
-            )),
+            action_name(&ev("pushed", None, Some(json!({ "before": "a", "after": "b" })))),
             "pushed to"
         );
-        assert_eq!(
-            action_name(&ev("merged", Some("MergeRequest"), None)),
-            "accepted"
-        );
-        assert_eq!(
-            action_name(&ev("commented", Some("Note"), None)),
-            "commented on"
-        );
+        assert_eq!(action_name(&ev("merged", Some("MergeRequest"), None)), "accepted");
+        assert_eq!(action_name(&ev("commented", Some("Note"), None)), "commented on");
         assert_eq!(action_name(&ev("created", None, None)), "created");
         assert_eq!(action_name(&ev("created", Some("Issue"), None)), "opened");
         assert_eq!(action_name(&ev("updated", Some("Issue"), None)), "opened");

@@ -19,8 +19,7 @@ pub mod time {
 
     pub fn now() -> DateTime<Utc> {
         let t = Utc::now();
-        t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
-            .unwrap_or(t)
+        t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(t)
     }
 
     pub fn today() -> NaiveDate {

@@ -33,11 +33,7 @@ impl Owner {
     }
 
     /// 401 anonymous; for another user 403 unless admin, then 404 when there is no such user.
-    pub async fn resolve(
-        db: &impl ConnectionTrait,
-        viewer: &Viewer,
-        target: &Target,
-    ) -> AppResult<Owner> {
+    pub async fn resolve(db: &impl ConnectionTrait, viewer: &Viewer, target: &Target) -> AppResult<Owner> {
         let me = viewer.user()?;
         match target {
             Target::Me => Ok(Owner(me.id)),

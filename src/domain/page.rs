@@ -39,9 +39,7 @@ impl Window {
         let check = |name: &str, v: Option<i32>| -> AppResult<Option<u64>> {
             match v {
                 None => Ok(None),
-                Some(n) if n < 0 => {
-                    Err(AppError::field(name, "must be greater than or equal to 0"))
-                }
+                Some(n) if n < 0 => Err(AppError::field(name, "must be greater than or equal to 0")),
                 Some(n) if n as u64 > MAX_SIZE => Err(AppError::field(
                     name,
                     format!("must be less than or equal to {MAX_SIZE}"),
@@ -83,81 +81,21 @@ mod tests {
 
     #[test]
     fn rest_pages() {
-        assert_eq!(
-            Window::from_page(None, None),
-            Window {
-                offset: 0,
-                limit: 20
-            }
-        );
-        assert_eq!(
-            Window::from_page(Some(3), Some(10)),
-            Window {
-                offset: 20,
-                limit: 10
-            }
-        );
-        assert_eq!(
-            Window::from_page(Some(0), Some(1000)),
-            Window {
-                offset: 0,
-                limit: 100
-            }
-        );
-        assert_eq!(
-            Window::from_page(Some(-4), Some(0)),
-            Window {
-                offset: 0,
-                limit: 20
-            }
-        );
+        assert_eq!(Window::from_page(None, None), Window { offset: 0, limit: 20 });
+        assert_eq!(Window::from_page(Some(3), Some(10)), Window { offset: 20, limit: 10 });
+        assert_eq!(Window::from_page(Some(0), Some(1000)), Window { offset: 0, limit: 100 });
+        assert_eq!(Window::from_page(Some(-4), Some(0)), Window { offset: 0, limit: 20 });
     }
 
     #[test]
     fn relay_windows() {
         let w = |f, a, l, b, t| Window::from_relay(f, a, l, b, t).unwrap();
-        assert_eq!(
-            w(Some(5), None, None, None, None),
-            Window {
-                offset: 0,
-                limit: 5
-            }
-        );
-        assert_eq!(
-            w(Some(5), Some(4), None, None, None),
-            Window {
-                offset: 5,
-                limit: 5
-            }
-        );
-        assert_eq!(
-            w(None, None, Some(3), Some(10), None),
-            Window {
-                offset: 7,
-                limit: 3
-            }
-        );
-        assert_eq!(
-            w(None, None, Some(3), None, Some(8)),
-            Window {
-                offset: 5,
-                limit: 3
-            }
-        );
-        assert_eq!(
-            w(None, None, Some(30), None, Some(8)),
-            Window {
-                offset: 0,
-                limit: 8
-            }
-        );
-        assert_eq!(
-            w(Some(10), None, Some(2), None, None),
-            Window {
-                offset: 8,
-                limit: 2
-            }
-        );
+        assert_eq!(w(Some(5), None, None, None, None), Window { offset: 0, limit: 5 });
+        assert_eq!(w(Some(5), Some(4), None, None, None), Window { offset: 5, limit: 5 });
+        assert_eq!(w(None, None, Some(3), Some(10), None), Window { offset: 7, limit: 3 });
+        assert_eq!(w(None, None, Some(3), None, Some(8)), Window { offset: 5, limit: 3 });
+        assert_eq!(w(None, None, Some(30), None, Some(8)), Window { offset: 0, limit: 8 });
+        assert_eq!(w(Some(10), None, Some(2), None, None), Window { offset: 8, limit: 2 });
         assert!(Window::from_relay(Some(101), None, None, None, None).is_err());
         assert!(Window::from_relay(Some(-1), None, None, None, None).is_err());
         assert!(Window::from_relay(None, None, Some(2), None, None).is_err());

@@ -7,10 +7,7 @@ use entity::user;
 
 /// May the viewer see the private fields (email, identities, dates, limits, flags) of `user_id`?
 pub fn can_read_private(viewer: &Viewer, user_id: i32) -> bool {
-    viewer
-        .user
-        .as_ref()
-        .is_some_and(|u| u.admin || u.id == user_id)
+    viewer.user.as_ref().is_some_and(|u| u.admin || u.id == user_id)
 }
 
 /// May the viewer see whether `user_id` is an admin? Admins always; users for themselves.

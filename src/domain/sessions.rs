@@ -4,9 +4,7 @@
 use chrono::Duration;
 use entity::{email, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::validate::{Errors, normalize_email};
 use super::{activities, time};
@@ -36,12 +34,7 @@ fn invalid() -> AppError {
     }
 }
 
-pub async fn sign_in(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    ttl_secs: i64,
-    input: SignIn,
-) -> AppResult<Session> {
+pub async fn sign_in(db: &DatabaseConnection, keys: &Keys, ttl_secs: i64, input: SignIn) -> AppResult<Session> {
     let login = input.login.trim();
     let found = if login.contains('@') {
         let addr = normalize_email(login);
@@ -82,18 +75,14 @@ pub async fn sign_in(
         let Some(new_password) = input.new_password else {
             return Err(AppError::SignIn {
                 code: "PASSWORD_EXPIRED",
-                message:
-                    "Your password has expired. Sign in again with newPassword to set a new one."
-                        .into(),
+                message: "Your password has expired. Sign in again with newPassword to set a new one.".into(),
             });
         };
         let mut e = Errors::default();
         e.password(&new_password);
         if let Err(AppError::Validation(mut f)) = e.into_result() {
             let msgs = f.remove("password").unwrap_or_default();
-            return Err(AppError::Validation(
-                [("newPassword".to_string(), msgs)].into(),
-            ));
+            return Err(AppError::Validation([("newPassword".to_string(), msgs)].into()));
         }
         m.password_hash = Set(password::hash(new_password).await?);
         m.password_expires_at = Set(None);
@@ -138,4 +127,5 @@ async fn record_failure(db: &DatabaseConnection, user_id: i32) -> AppResult<()> 
 }
 
 /// An argon2id hash of a random string, used to keep unknown-login answers as slow as real ones.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3WyWmrYnPVGfDfzI6n7x3Gm2aOYQxZc4m1gmWTl2X4U";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3WyWmrYnPVGfDfzI6n7x3Gm2aOYQxZc4m1gmWTl2X4U";

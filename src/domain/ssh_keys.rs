@@ -5,8 +5,8 @@ use ::ssh_key::{Algorithm, HashAlg, PublicKey};
 use chrono::{DateTime, Utc};
 use entity::ssh_key;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::owner::{Owner, Target};
@@ -18,6 +18,18 @@ use crate::error::{AppError, AppResult, is_unique_violation};
 
 pub const MAX_KEY_LEN: usize = 5000;
 pub const MIN_RSA_BITS: usize = 1024;
+
+/// The key types GitLab accepts.
+pub const KEY_TYPES: [&str; 8] = [
+    "ssh-rsa",
+    "ssh-dss",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ssh-ed25519",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "sk-ssh-ed25519@openssh.com",
+];
 
 /// A key that parsed and passed every rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +54,10 @@ pub fn parse(key: &str) -> Result<ParsedKey, String> {
         return Err("should be a single line".into());
     }
     let normalized = trimmed.split_whitespace().collect::<Vec<_>>().join(" ");
+    let kind = normalized.split(' ').next().unwrap_or_default();
+    if !KEY_TYPES.contains(&kind) {
+        return Err("type is not supported".into());
+    }
     let public = PublicKey::from_openssh(&normalized).map_err(|_| "is invalid".to_string())?;
     let algorithm = public.algorithm();
     match &algorithm {
@@ -151,19 +167,13 @@ pub async fn add(
     .await;
     match res {
         Ok(m) => Ok(m),
-        Err(e) if is_unique_violation(&e) => {
-            Err(AppError::field("fingerprint", "has already been taken"))
-        }
+        Err(e) if is_unique_violation(&e) => Err(AppError::field("fingerprint", "has already been taken")),
         Err(e) => Err(e.into()),
     }
 }
 
 /// The keys of an authorized owner, oldest first.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    owner: &Owner,
-    window: Window,
-) -> AppResult<Vec<ssh_key::Model>> {
+pub async fn list(db: &impl ConnectionTrait, owner: &Owner, window: Window) -> AppResult<Vec<ssh_key::Model>> {
     Ok(ssh_key::Entity::find()
         .filter(ssh_key::Column::UserId.eq(owner.id()))
         .order_by_asc(ssh_key::Column::Id)
@@ -181,10 +191,7 @@ pub async fn count(db: &impl ConnectionTrait, owner: &Owner) -> AppResult<u64> {
 }
 
 /// Keys of several users, for loaders (authorization is the caller's).
-pub async fn of_users(
-    db: &impl ConnectionTrait,
-    user_ids: &[i32],
-) -> Result<Vec<ssh_key::Model>, DbErr> {
+pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<ssh_key::Model>, DbErr> {
     ssh_key::Entity::find()
         .filter(ssh_key::Column::UserId.is_in(user_ids.iter().copied()))
         .order_by_asc(ssh_key::Column::Id)
@@ -193,11 +200,7 @@ pub async fn of_users(
 }
 
 /// One key of an authorized owner; `404 Key Not Found` when it is someone else's or missing.
-pub async fn get(
-    db: &impl ConnectionTrait,
-    owner: &Owner,
-    key_id: i32,
-) -> AppResult<ssh_key::Model> {
+pub async fn get(db: &impl ConnectionTrait, owner: &Owner, key_id: i32) -> AppResult<ssh_key::Model> {
     ssh_key::Entity::find_by_id(key_id)
         .filter(ssh_key::Column::UserId.eq(owner.id()))
         .one(db)
@@ -206,11 +209,7 @@ pub async fn get(
 }
 
 /// One key by id, for its owner or an admin; anyone else gets the same 404 as for a missing key.
-pub async fn find(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    key_id: i32,
-) -> AppResult<ssh_key::Model> {
+pub async fn find(db: &impl ConnectionTrait, viewer: &Viewer, key_id: i32) -> AppResult<ssh_key::Model> {
     let me = viewer.user()?;
     let key = ssh_key::Entity::find_by_id(key_id)
         .one(db)
@@ -256,10 +255,7 @@ mod tests {
         let p = parse(&format!("  {}  \n", ED.replace(' ', "   "))).unwrap();
         assert_eq!(p.normalized, ED);
         assert_eq!(p.key_type, "ssh-ed25519");
-        assert_eq!(
-            p.fingerprint_md5,
-            "dc:82:27:47:99:c8:d3:fd:ea:ac:53:ac:49:88:5c:42"
-        );
+        assert_eq!(p.fingerprint_md5, "dc:82:27:47:99:c8:d3:fd:ea:ac:53:ac:49:88:5c:42");
         assert_eq!(
             p.fingerprint_sha256,
             "SHA256:5qtjFiFWBSurHbLqBWSzvE4hW8VAjqrTePnHufoAETA"
@@ -269,11 +265,9 @@ mod tests {
     #[test]
     fn rejects_bad_keys() {
         assert_eq!(parse("ssh-rsa notbase64"), Err("is invalid".into()));
+        assert_eq!(parse("garbage"), Err("type is not supported".into()));
         assert_eq!(parse(""), Err("can't be blank".into()));
-        assert_eq!(
-            parse(&format!("{ED}\n{ED}")),
-            Err("should be a single line".into())
-        );
+        assert_eq!(parse(&format!("{ED}\n{ED}")), Err("should be a single line".into()));
         assert_eq!(
             parse(&"a".repeat(5001)),
             Err("is too long (maximum is 5000 characters)".into())

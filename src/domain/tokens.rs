@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 use entity::token;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::owner::{Owner, Target};
@@ -81,12 +81,7 @@ pub struct Created {
 
 /// Who the token list or operation is about. Impersonation tokens are for admins only, checked
 /// before the user is looked up (so a non-admin probing a missing user still gets 403).
-pub async fn owner(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    kind: Kind,
-    target: &Target,
-) -> AppResult<Owner> {
+pub async fn owner(db: &impl ConnectionTrait, viewer: &Viewer, kind: Kind, target: &Target) -> AppResult<Owner> {
     if kind == Kind::Impersonation {
         policy::require_admin(viewer)?;
     }
@@ -125,21 +120,11 @@ pub async fn list(
         .await?)
 }
 
-pub async fn count(
-    db: &impl ConnectionTrait,
-    owner: &Owner,
-    kind: Kind,
-    state: StateFilter,
-) -> AppResult<u64> {
+pub async fn count(db: &impl ConnectionTrait, owner: &Owner, kind: Kind, state: StateFilter) -> AppResult<u64> {
     Ok(of_kind(owner, kind, state).count(db).await?)
 }
 
-pub async fn get(
-    db: &impl ConnectionTrait,
-    owner: &Owner,
-    kind: Kind,
-    id: i32,
-) -> AppResult<token::Model> {
+pub async fn get(db: &impl ConnectionTrait, owner: &Owner, kind: Kind, id: i32) -> AppResult<token::Model> {
     of_kind(owner, kind, StateFilter::All)
         .filter(token::Column::Id.eq(id))
         .one(db)
@@ -152,9 +137,7 @@ pub fn shown_value(keys: &Keys, m: &token::Model) -> Option<String> {
     if m.kind != Kind::Impersonation.db() {
         return None;
     }
-    m.token_encrypted
-        .as_deref()
-        .and_then(|s| keys.sealer.open(s))
+    m.token_encrypted.as_deref().and_then(|s| keys.sealer.open(s))
 }
 
 /// Creates a token. Order: 401, missing name, 403, 404, 400 (scopes, name length).
@@ -171,9 +154,7 @@ pub async fn create(
         return Err(AppError::missing(&["name"]));
     };
     let owner = owner(db, viewer, kind, target).await?;
-    let owner_is_admin = users::get(db, viewer, &users::UserRef::Id(owner.id()))
-        .await?
-        .admin;
+    let owner_is_admin = users::get(db, viewer, &users::UserRef::Id(owner.id())).await?.admin;
     let allowed: &[&str] = match kind {
         Kind::Impersonation => &["api", "read_user"],
         Kind::Personal if owner_is_admin => &["api", "read_user", "sudo"],
@@ -219,12 +200,7 @@ pub async fn create(
 }
 
 /// Revokes a token (the row stays). Revoking again is fine.
-pub async fn revoke(
-    db: &impl ConnectionTrait,
-    owner: &Owner,
-    kind: Kind,
-    id: i32,
-) -> AppResult<token::Model> {
+pub async fn revoke(db: &impl ConnectionTrait, owner: &Owner, kind: Kind, id: i32) -> AppResult<token::Model> {
     let m = get(db, owner, kind, id).await?;
     if m.revoked {
         return Ok(m);

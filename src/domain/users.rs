@@ -5,9 +5,8 @@ use chrono::{DateTime, Utc};
 use entity::{email, event, identity, ssh_key, token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DbErr, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
 };
 
 use super::page::Window;
@@ -34,10 +33,7 @@ impl UserRef {
     }
 }
 
-pub async fn find_ref(
-    db: &impl ConnectionTrait,
-    r: &UserRef,
-) -> Result<Option<user::Model>, DbErr> {
+pub async fn find_ref(db: &impl ConnectionTrait, r: &UserRef) -> Result<Option<user::Model>, DbErr> {
     match r {
         UserRef::Id(id) => user::Entity::find_by_id(*id).one(db).await,
         UserRef::Username(name) => {
@@ -62,11 +58,7 @@ pub fn avatar_url(u: &user::Model) -> String {
 }
 
 /// One user, readable by anyone (public fields are decided by the fronts through `policy`).
-pub async fn get(
-    db: &impl ConnectionTrait,
-    _viewer: &Viewer,
-    r: &UserRef,
-) -> AppResult<user::Model> {
+pub async fn get(db: &impl ConnectionTrait, _viewer: &Viewer, r: &UserRef) -> AppResult<user::Model> {
     find_ref(db, r).await?.ok_or(AppError::NotFound("User"))
 }
 
@@ -152,9 +144,7 @@ fn filtered(viewer: &Viewer, f: &UserFilter) -> AppResult<Select<user::Entity>> 
         ));
     }
     if viewer.user.is_none() && f.username.is_none() {
-        return Err(AppError::forbidden(
-            "Not authorized to access /api/v4/users",
-        ));
+        return Err(AppError::forbidden("Not authorized to access /api/v4/users"));
     }
     let admin = viewer.is_admin();
     if f.extern_uid.is_some() {
@@ -239,10 +229,7 @@ pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, f: &UserFilter) -
 }
 
 /// Identities of several users, for loaders and views.
-pub async fn identities_of(
-    db: &impl ConnectionTrait,
-    user_ids: &[i32],
-) -> Result<Vec<identity::Model>, DbErr> {
+pub async fn identities_of(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<identity::Model>, DbErr> {
     identity::Entity::find()
         .filter(identity::Column::UserId.is_in(user_ids.iter().copied()))
         .order_by_asc(identity::Column::Id)
@@ -390,14 +377,7 @@ async fn explain_conflict(
     if !is_unique_violation(&e) {
         return e.into();
     }
-    if let Err(c) = check_conflicts(
-        db,
-        except_user,
-        attrs.email.as_deref(),
-        attrs.username.as_deref(),
-    )
-    .await
-    {
+    if let Err(c) = check_conflicts(db, except_user, attrs.email.as_deref(), attrs.username.as_deref()).await {
         return c;
     }
     if let (Some(p), Some(u)) = (&attrs.provider, &attrs.extern_uid)
@@ -420,11 +400,7 @@ pub async fn create(
     let admin = viewer.user()?.clone();
     let a = &input.attrs;
     let mut missing = Vec::new();
-    for (name, v) in [
-        ("email", &a.email),
-        ("name", &a.name),
-        ("username", &a.username),
-    ] {
+    for (name, v) in [("email", &a.email), ("name", &a.name), ("username", &a.username)] {
         if v.as_deref().is_none_or(|s| s.is_empty()) {
             missing.push(name);
         }
@@ -558,39 +534,23 @@ pub async fn insert_legacy_token(
 }
 
 /// The legacy private token of a user, decrypted.
-pub async fn private_token(
-    db: &impl ConnectionTrait,
-    keys: &Keys,
-    user_id: i32,
-) -> AppResult<Option<String>> {
+pub async fn private_token(db: &impl ConnectionTrait, keys: &Keys, user_id: i32) -> AppResult<Option<String>> {
     let t = token::Entity::find()
         .filter(token::Column::UserId.eq(user_id))
         .filter(token::Column::Kind.eq("legacy"))
         .filter(token::Column::Revoked.eq(false))
         .one(db)
         .await?;
-    Ok(t.and_then(|t| t.token_encrypted)
-        .and_then(|s| keys.sealer.open(&s)))
+    Ok(t.and_then(|t| t.token_encrypted).and_then(|s| keys.sealer.open(&s)))
 }
 
 /// Modifies a user (admin only). Order: 401, parameters, 403, 404, 409, 400.
-pub async fn update(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    r: &UserRef,
-    a: UserAttrs,
-) -> AppResult<user::Model> {
+pub async fn update(db: &DatabaseConnection, viewer: &Viewer, r: &UserRef, a: UserAttrs) -> AppResult<user::Model> {
     let actor = viewer.user()?.clone();
     a.check_identity_pair()?;
     policy::require_admin(viewer)?;
     let current = get(db, viewer, r).await?;
-    check_conflicts(
-        db,
-        Some(current.id),
-        a.email.as_deref(),
-        a.username.as_deref(),
-    )
-    .await?;
+    check_conflicts(db, Some(current.id), a.email.as_deref(), a.username.as_deref()).await?;
     a.validate(false, false)?;
     if let (Some(p), Some(u)) = (&a.provider, &a.extern_uid) {
         check_identity_free(db, Some(current.id), p, u).await?;
@@ -706,11 +666,7 @@ async fn apply_update(
 
 /// Deletes a user and everything they own, in one transaction (admin only). Idempotent: an
 /// unknown id gives `None`.
-pub async fn delete(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    r: &UserRef,
-) -> AppResult<Option<user::Model>> {
+pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, r: &UserRef) -> AppResult<Option<user::Model>> {
     policy::require_admin(viewer)?;
     let Some(u) = find_ref(db, r).await? else {
         return Ok(None);
@@ -742,17 +698,11 @@ pub async fn delete(
 }
 
 /// Blocks a user (admin only): `true` when the state changed, `false` when already blocked.
-pub async fn block(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    r: &UserRef,
-) -> AppResult<(bool, user::Model)> {
+pub async fn block(db: &impl ConnectionTrait, viewer: &Viewer, r: &UserRef) -> AppResult<(bool, user::Model)> {
     let admin = policy::require_admin(viewer)?.clone();
     let u = get(db, viewer, r).await?;
     match u.state.as_str() {
-        "ldap_blocked" => Err(AppError::forbidden(
-            "LDAP blocked users cannot be modified by the API",
-        )),
+        "ldap_blocked" => Err(AppError::forbidden("LDAP blocked users cannot be modified by the API")),
         "blocked" => Ok((false, u)),
         _ if u.id == admin.id => Err(AppError::forbidden(
             "The API initiating user cannot be blocked by the API",
@@ -762,28 +712,17 @@ pub async fn block(
 }
 
 /// Unblocks a user (admin only): `true` when the state changed, `false` when already active.
-pub async fn unblock(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    r: &UserRef,
-) -> AppResult<(bool, user::Model)> {
+pub async fn unblock(db: &impl ConnectionTrait, viewer: &Viewer, r: &UserRef) -> AppResult<(bool, user::Model)> {
     policy::require_admin(viewer)?;
     let u = get(db, viewer, r).await?;
     match u.state.as_str() {
-        "ldap_blocked" => Err(AppError::forbidden(
-            "LDAP blocked users cannot be unblocked by the API",
-        )),
+        "ldap_blocked" => Err(AppError::forbidden("LDAP blocked users cannot be unblocked by the API")),
         "blocked" => set_state(db, u, "active", false).await.map(|u| (true, u)),
         _ => Ok((false, u)),
     }
 }
 
-async fn set_state(
-    db: &impl ConnectionTrait,
-    u: user::Model,
-    state: &str,
-    bump_epoch: bool,
-) -> AppResult<user::Model> {
+async fn set_state(db: &impl ConnectionTrait, u: user::Model, state: &str, bump_epoch: bool) -> AppResult<user::Model> {
     let epoch = u.auth_epoch + i32::from(bump_epoch);
     let mut m: user::ActiveModel = u.into();
     m.state = Set(state.to_string());
@@ -847,9 +786,6 @@ mod tests {
         assert_eq!(UserRef::parse("42"), UserRef::Id(42));
         assert_eq!(UserRef::parse("root"), UserRef::Username("root".into()));
         assert_eq!(UserRef::parse("+42"), UserRef::Username("+42".into()));
-        assert_eq!(
-            UserRef::parse("99999999999"),
-            UserRef::Username("99999999999".into())
-        );
+        assert_eq!(UserRef::parse("99999999999"), UserRef::Username("99999999999".into()));
     }
 }

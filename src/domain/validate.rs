@@ -6,14 +6,13 @@ use regex::Regex;
 
 use crate::error::{AppError, FieldErrors};
 
-pub const USERNAME_FORMAT: &str = "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-' or end in '.', '.git' or '.atom'.";
+pub const USERNAME_FORMAT: &str =
+    "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-' or end in '.', '.git' or '.atom'.";
 
 static USERNAME_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\A(?:[a-zA-Z0-9_.][a-zA-Z0-9_\-.]*[a-zA-Z0-9_\-]|[a-zA-Z0-9_])\z")
-        .expect("valid regex")
+    Regex::new(r"\A(?:[a-zA-Z0-9_.][a-zA-Z0-9_\-.]*[a-zA-Z0-9_\-]|[a-zA-Z0-9_])\z").expect("valid regex")
 });
-static EMAIL_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\A[^@\s]+@[^@\s]+\z").expect("valid regex"));
+static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\A[^@\s]+@[^@\s]+\z").expect("valid regex"));
 
 /// Top-level paths a namespace may not take (GitLab 9.x's lists, merged).
 const RESERVED: &[&str] = &[
@@ -81,10 +80,7 @@ pub struct Errors(pub FieldErrors);
 
 impl Errors {
     pub fn add(&mut self, field: &str, msg: impl Into<String>) {
-        self.0
-            .entry(field.to_string())
-            .or_default()
-            .push(msg.into());
+        self.0.entry(field.to_string()).or_default().push(msg.into());
     }
 
     pub fn into_result(self) -> Result<(), AppError> {
@@ -153,10 +149,7 @@ impl Errors {
         if v < 0 {
             self.add("projects_limit", "must be greater than or equal to 0");
         } else if v > i32::MAX as i64 {
-            self.add(
-                "projects_limit",
-                format!("must be less than or equal to {}", i32::MAX),
-            );
+            self.add("projects_limit", format!("must be less than or equal to {}", i32::MAX));
         }
     }
 }
@@ -181,15 +174,7 @@ mod tests {
         for ok in ["john_smith", ".dot", "a-b", "x1", "_a", "A.b-c_"] {
             assert!(username_errors(ok).is_empty(), "{ok} should be valid");
         }
-        for bad in [
-            "test!",
-            "-lead",
-            "trail.",
-            "name.git",
-            "name.ATOM",
-            "sp ace",
-            "ünï",
-        ] {
+        for bad in ["test!", "-lead", "trail.", "name.git", "name.ATOM", "sp ace", "ünï"] {
             assert!(
                 username_errors(bad).contains(&USERNAME_FORMAT.to_string()),
                 "{bad} should be invalid"
@@ -197,10 +182,7 @@ mod tests {
         }
         assert_eq!(username_errors("admin"), vec!["admin is a reserved name"]);
         assert_eq!(username_errors("Users"), vec!["Users is a reserved name"]);
-        assert_eq!(
-            username_errors("a"),
-            vec!["is too short (minimum is 2 characters)"]
-        );
+        assert_eq!(username_errors("a"), vec!["is too short (minimum is 2 characters)"]);
     }
 
     #[test]
@@ -211,14 +193,8 @@ mod tests {
         e.password("short");
         e.projects_limit(-1);
         assert_eq!(e.0["email"], vec!["is invalid"]);
-        assert_eq!(
-            e.0["password"],
-            vec!["is too short (minimum is 8 characters)"]
-        );
-        assert_eq!(
-            e.0["projects_limit"],
-            vec!["must be greater than or equal to 0"]
-        );
+        assert_eq!(e.0["password"], vec!["is too short (minimum is 8 characters)"]);
+        assert_eq!(e.0["projects_limit"], vec!["must be greater than or equal to 0"]);
         assert_eq!(normalize_email("  Foo@Example.COM "), "foo@example.com");
     }
 }

@@ -1,12 +1,13 @@
 //! Root fields for SSH keys, e-mails, tokens, events and activities.
 
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::connection::{Counting, Relay};
 use super::context::CtxExt;
 use super::query::parse_id;
+use super::scalars::Date;
 use super::types::account::{AccessToken, Email, SshKey, TokenState, UserActivity};
 use super::types::event::{Event, EventAction, EventTargetType};
 use super::types::user::token_list;
@@ -57,7 +58,7 @@ impl AccountQuery {
         &self,
         ctx: &Context<'_>,
         user_id: ID,
-        #[graphql(default)] state: TokenState,
+        state: Option<TokenState>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -77,12 +78,7 @@ impl AccountQuery {
     }
 
     /// One impersonation token of a user, with its value. Admin only.
-    async fn impersonation_token(
-        &self,
-        ctx: &Context<'_>,
-        user_id: ID,
-        id: ID,
-    ) -> Result<AccessToken> {
+    async fn impersonation_token(&self, ctx: &Context<'_>, user_id: ID, id: ID) -> Result<AccessToken> {
         let st = ctx.state()?;
         let t = Target::User(UserRef::Id(parse_id("userId", &user_id)?));
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
@@ -96,15 +92,14 @@ impl AccountQuery {
         &self,
         ctx: &Context<'_>,
         user_id: Option<ID>,
-        #[graphql(default)] state: TokenState,
+        state: Option<TokenState>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Counting<AccessToken>> {
         let st = ctx.state()?;
-        let owner =
-            tokens::owner(&st.db, ctx.viewer()?, Kind::Personal, &target(&user_id)?).await?;
+        let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Personal, &target(&user_id)?).await?;
         token_list(
             ctx,
             owner,
@@ -119,26 +114,20 @@ impl AccountQuery {
     async fn user_activities(
         &self,
         ctx: &Context<'_>,
-        from: Option<NaiveDate>,
+        from: Option<Date>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Counting<UserActivity>> {
         let st = ctx.state()?;
-        let q = ActivityQuery::new(ctx.viewer()?, from)?;
+        let q = ActivityQuery::new(ctx.viewer()?, from.map(|d| d.0))?;
         let db = &st.db;
         let q = &q;
         Ok(Relay::new(first, after, last, before)
             .query(
                 ctx,
-                |w| async move {
-                    Ok(q.list(db, w)
-                        .await?
-                        .into_iter()
-                        .map(UserActivity::from)
-                        .collect())
-                },
+                |w| async move { Ok(q.list(db, w).await?.into_iter().map(UserActivity::from).collect()) },
                 || async move { Ok(q.count(db).await?) },
             )
             .await?)
@@ -224,7 +213,7 @@ pub struct CreateImpersonationTokenInput {
     /// Name of the token.
     pub name: String,
     /// The last day the token works.
-    pub expires_at: Option<NaiveDate>,
+    pub expires_at: Option<Date>,
     /// Scopes, from `api` and `read_user`.
     pub scopes: Vec<String>,
 }
@@ -246,7 +235,7 @@ pub struct CreatePersonalAccessTokenInput {
     /// Scopes, from `api`, `read_user` and (for admins) `sudo`.
     pub scopes: Vec<String>,
     /// The last day the token works.
-    pub expires_at: Option<NaiveDate>,
+    pub expires_at: Option<Date>,
     /// Create the token for this user instead of the caller (admins only).
     pub user_id: Option<ID>,
 }
@@ -306,11 +295,7 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Adds an SSH key for the caller, or (admins) for `userId`.
-    async fn add_ssh_key(
-        &self,
-        ctx: &Context<'_>,
-        input: AddSshKeyInput,
-    ) -> Result<AddSshKeyPayload> {
+    async fn add_ssh_key(&self, ctx: &Context<'_>, input: AddSshKeyInput) -> Result<AddSshKeyPayload> {
         let st = ctx.state()?;
         let new = NewKey {
             title: Some(input.title),
@@ -323,11 +308,7 @@ impl AccountMutation {
 
     /// Deletes an SSH key. Deleting one's own key that is already gone is not an error; an admin
     /// naming `userId` gets NOT_FOUND for a missing user or key.
-    async fn delete_ssh_key(
-        &self,
-        ctx: &Context<'_>,
-        input: DeleteSshKeyInput,
-    ) -> Result<DeleteSshKeyPayload> {
+    async fn delete_ssh_key(&self, ctx: &Context<'_>, input: DeleteSshKeyInput) -> Result<DeleteSshKeyPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let k = ssh_keys::delete(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
@@ -346,17 +327,11 @@ impl AccountMutation {
     }
 
     /// Deletes a secondary e-mail, with the same rules as `deleteSshKey`.
-    async fn delete_email(
-        &self,
-        ctx: &Context<'_>,
-        input: DeleteEmailInput,
-    ) -> Result<DeleteEmailPayload> {
+    async fn delete_email(&self, ctx: &Context<'_>, input: DeleteEmailInput) -> Result<DeleteEmailPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let e = emails::delete(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
-        Ok(DeleteEmailPayload {
-            email: e.map(Email),
-        })
+        Ok(DeleteEmailPayload { email: e.map(Email) })
     }
 
     /// Creates an impersonation token for a user. Admin only.
@@ -370,17 +345,9 @@ impl AccountMutation {
         let new = NewToken {
             name: Some(input.name),
             scopes: input.scopes,
-            expires_at: input.expires_at,
+            expires_at: input.expires_at.map(|d| d.0),
         };
-        let c = tokens::create(
-            &st.db,
-            &st.keys,
-            ctx.viewer()?,
-            Kind::Impersonation,
-            &t,
-            new,
-        )
-        .await?;
+        let c = tokens::create(&st.db, &st.keys, ctx.viewer()?, Kind::Impersonation, &t, new).await?;
         Ok(AccessTokenPayload {
             token: AccessToken {
                 model: c.model,
@@ -398,13 +365,7 @@ impl AccountMutation {
         let st = ctx.state()?;
         let t = Target::User(UserRef::Id(parse_id("userId", &input.user_id)?));
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
-        let m = tokens::revoke(
-            &st.db,
-            &owner,
-            Kind::Impersonation,
-            parse_id("id", &input.id)?,
-        )
-        .await?;
+        let m = tokens::revoke(&st.db, &owner, Kind::Impersonation, parse_id("id", &input.id)?).await?;
         Ok(AccessTokenPayload {
             token: AccessToken::listed(ctx, m),
         })
@@ -421,7 +382,7 @@ impl AccountMutation {
         let new = NewToken {
             name: Some(input.name),
             scopes: input.scopes,
-            expires_at: input.expires_at,
+            expires_at: input.expires_at.map(|d| d.0),
         };
         let c = tokens::create(
             &st.db,
@@ -447,28 +408,15 @@ impl AccountMutation {
         input: RevokePersonalAccessTokenInput,
     ) -> Result<AccessTokenPayload> {
         let st = ctx.state()?;
-        let owner = tokens::owner(
-            &st.db,
-            ctx.viewer()?,
-            Kind::Personal,
-            &target(&input.user_id)?,
-        )
-        .await?;
+        let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Personal, &target(&input.user_id)?).await?;
         let m = tokens::revoke(&st.db, &owner, Kind::Personal, parse_id("id", &input.id)?).await?;
         Ok(AccessTokenPayload {
-            token: AccessToken {
-                model: m,
-                value: None,
-            },
+            token: AccessToken { model: m, value: None },
         })
     }
 
     /// Ingests a contribution event from an external source. Admin only.
-    async fn create_event(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateEventInput,
-    ) -> Result<CreateEventPayload> {
+    async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> Result<CreateEventPayload> {
         let st = ctx.state()?;
         let new = NewEvent {
             author: Some(UserRef::Id(parse_id("authorId", &input.author_id)?)),

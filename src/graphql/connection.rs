@@ -48,12 +48,7 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn new(
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Self {
+    pub fn new(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> Self {
         Relay {
             first,
             after,
@@ -135,12 +130,7 @@ impl Relay {
 
     /// Pages a list in the database: `fetch` gets a window (with one extra row), `count` runs
     /// only when `totalCount` is selected or the window needs it.
-    pub async fn query<N, F, FFut, C, CFut>(
-        &self,
-        ctx: &Context<'_>,
-        fetch: F,
-        count: C,
-    ) -> AppResult<Counting<N>>
+    pub async fn query<N, F, FFut, C, CFut>(&self, ctx: &Context<'_>, fetch: F, count: C) -> AppResult<Counting<N>>
     where
         N: OutputType,
         F: FnOnce(Window) -> FFut,

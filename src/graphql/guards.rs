@@ -21,9 +21,7 @@ pub fn private<T>(ctx: &Context<'_>, user_id: i32, value: impl FnOnce() -> T) ->
 /// Records FORBIDDEN at the current field unless `allowed`.
 pub fn allow_or_forbid(ctx: &Context<'_>, allowed: bool) -> bool {
     if !allowed {
-        let err = AppError::Forbidden(None)
-            .extend()
-            .into_server_error(ctx.item.pos);
+        let err = AppError::Forbidden(None).extend().into_server_error(ctx.item.pos);
         ctx.add_error(ctx.set_error_path(err));
     }
     allowed

@@ -31,20 +31,11 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 /// `GET /graphql` from a browser: the GraphiQL page.
 pub fn graphiql(endpoint: &str) -> Response {
-    Html(
-        GraphiQLSource::build()
-            .endpoint(endpoint)
-            .title("usergraph")
-            .finish(),
-    )
-    .into_response()
+    Html(GraphiQLSource::build().endpoint(endpoint).title("usergraph").finish()).into_response()
 }
 
 /// The kind of the operation that will run, when the document parses.
-fn operation_kind(
-    doc: &async_graphql::parser::types::ExecutableDocument,
-    name: Option<&str>,
-) -> Option<OperationType> {
+fn operation_kind(doc: &async_graphql::parser::types::ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     match &doc.operations {
         DocumentOperations::Single(op) => Some(op.node.ty),
         DocumentOperations::Multiple(map) => match name {
@@ -72,10 +63,7 @@ pub async fn graphql(
     let req = match req {
         Ok(r) => r,
         Err(e) => {
-            return error_response(AppError::BadParams(format!(
-                "malformed GraphQL request: {}",
-                e.0
-            )));
+            return error_response(AppError::BadParams(format!("malformed GraphQL request: {}", e.0)));
         }
     };
     let mut req = req.into_inner();
@@ -105,13 +93,7 @@ pub async fn graphql(
         }
         req.set_parsed_query(doc);
     }
-    let loader = DataLoader::new(
-        DbLoader {
-            db: st.app.db.clone(),
-        },
-        tokio::spawn,
-    )
-    .delay(std::time::Duration::ZERO);
+    let loader = DataLoader::new(DbLoader { db: st.app.db.clone() }, tokio::spawn).delay(std::time::Duration::ZERO);
     let resp = st.schema.execute(req.data(viewer).data(loader)).await;
     GraphQLResponse::from(resp).into_response()
 }

@@ -51,10 +51,7 @@ impl Loader<IdentitiesOf> for DbLoader {
     type Value = Vec<identity::Model>;
     type Error = Arc<DbErr>;
 
-    async fn load(
-        &self,
-        keys: &[IdentitiesOf],
-    ) -> Result<HashMap<IdentitiesOf, Self::Value>, Self::Error> {
+    async fn load(&self, keys: &[IdentitiesOf]) -> Result<HashMap<IdentitiesOf, Self::Value>, Self::Error> {
         let rows = users::identities_of(&self.db, &ids(keys, |k| k.0))
             .await
             .map_err(Arc::new)?;
@@ -91,9 +88,7 @@ impl Loader<UserId> for DbLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Self::Value>, Self::Error> {
-        let rows = users::by_ids(&self.db, &ids(keys, |k| k.0))
-            .await
-            .map_err(Arc::new)?;
+        let rows = users::by_ids(&self.db, &ids(keys, |k| k.0)).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|u| (UserId(u.id), u)).collect())
     }
 }

@@ -11,11 +11,7 @@ use crate::domain::users::{self, CreateUser, UserAttrs, UserRef};
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(
-    UserMutation,
-    SessionMutation,
-    super::account::AccountMutation,
-);
+pub struct Mutation(UserMutation, SessionMutation, super::account::AccountMutation);
 
 /// Attributes of a new user.
 #[derive(InputObject)]
@@ -222,40 +218,22 @@ pub struct UserMutation;
 #[Object]
 impl UserMutation {
     /// Creates a user. Admin only.
-    async fn create_user(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateUserInput,
-    ) -> Result<CreateUserPayload> {
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<CreateUserPayload> {
         let st = ctx.state()?;
         let u = users::create(&st.db, &st.keys, ctx.viewer()?, attrs_of_create(input)).await?;
         Ok(CreateUserPayload { user: User(u) })
     }
 
     /// Changes a user. Admin only.
-    async fn update_user(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateUserInput,
-    ) -> Result<UpdateUserPayload> {
+    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> Result<UpdateUserPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
-        let u = users::update(
-            &st.db,
-            ctx.viewer()?,
-            &UserRef::Id(id),
-            attrs_of_update(input),
-        )
-        .await?;
+        let u = users::update(&st.db, ctx.viewer()?, &UserRef::Id(id), attrs_of_update(input)).await?;
         Ok(UpdateUserPayload { user: User(u) })
     }
 
     /// Deletes a user with their identities, keys, e-mails, tokens and events. Admin only.
-    async fn delete_user(
-        &self,
-        ctx: &Context<'_>,
-        input: UserIdInput,
-    ) -> Result<DeleteUserPayload> {
+    async fn delete_user(&self, ctx: &Context<'_>, input: UserIdInput) -> Result<DeleteUserPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let u = users::delete(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
@@ -267,25 +245,15 @@ impl UserMutation {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let (changed, u) = users::block(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
-        Ok(UserStatePayload {
-            user: User(u),
-            changed,
-        })
+        Ok(UserStatePayload { user: User(u), changed })
     }
 
     /// Unblocks a user. Admin only.
-    async fn unblock_user(
-        &self,
-        ctx: &Context<'_>,
-        input: UserIdInput,
-    ) -> Result<UserStatePayload> {
+    async fn unblock_user(&self, ctx: &Context<'_>, input: UserIdInput) -> Result<UserStatePayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let (changed, u) = users::unblock(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
-        Ok(UserStatePayload {
-            user: User(u),
-            changed,
-        })
+        Ok(UserStatePayload { user: User(u), changed })
     }
 }
 

@@ -114,8 +114,7 @@ impl UserConnectionFields {
     }
 }
 
-pub type UserConnection =
-    async_graphql::connection::Connection<OffsetCursor, User, UserConnectionFields>;
+pub type UserConnection = async_graphql::connection::Connection<OffsetCursor, User, UserConnectionFields>;
 
 pub(crate) fn parse_id(field: &str, id: &ID) -> Result<i32, AppError> {
     id.parse::<i32>()
@@ -135,19 +134,12 @@ impl UserQuery {
     }
 
     /// One user, by id or by username (exactly one of them); null when there is none.
-    async fn user(
-        &self,
-        ctx: &Context<'_>,
-        id: Option<ID>,
-        username: Option<String>,
-    ) -> Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>, id: Option<ID>, username: Option<String>) -> Result<Option<User>> {
         let r = match (id, username) {
             (Some(id), None) => UserRef::Id(parse_id("id", &id)?),
             (None, Some(u)) => UserRef::Username(u),
             _ => {
-                return Err(
-                    AppError::BadParams("Provide either a single username or id".into()).into(),
-                );
+                return Err(AppError::BadParams("Provide either a single username or id".into()).into());
             }
         };
         let st = ctx.state()?;
@@ -183,8 +175,7 @@ impl UserQuery {
         let window = relay.window(total)?;
         let mut fetch = window;
         fetch.limit += 1;
-        let rows =
-            users::list(&st.db, viewer, &filter, order_by.into(), sort.into(), fetch).await?;
+        let rows = users::list(&st.db, viewer, &filter, order_by.into(), sort.into(), fetch).await?;
         let extra = UserConnectionFields {
             filter,
             viewer: viewer.clone(),

@@ -55,9 +55,7 @@ impl TestDb {
                     "USERGRAPH_TEST_MYSQL_URL"
                 };
                 let admin_url = std::env::var(var).expect("backend URL");
-                let admin = Database::connect(&admin_url)
-                    .await
-                    .expect("connect to the test server");
+                let admin = Database::connect(&admin_url).await.expect("connect to the test server");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE {name}"))
                     .await

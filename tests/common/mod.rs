@@ -61,21 +61,12 @@ impl Res {
 
     pub fn code(&self) -> String {
         let codes = self.codes();
-        assert_eq!(
-            codes.len(),
-            1,
-            "expected exactly one error, got {}",
-            self.body
-        );
+        assert_eq!(codes.len(), 1, "expected exactly one error, got {}", self.body);
         codes[0].clone()
     }
 
     pub fn data(&self) -> &Value {
-        assert!(
-            self.body.get("errors").is_none(),
-            "unexpected errors: {}",
-            self.body
-        );
+        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.body);
         &self.body["data"]
     }
 
@@ -97,9 +88,7 @@ impl TestApp {
         cfg.root_token = Some(root_token.clone());
         cfg.data_dir = std::env::temp_dir().join("usergraph-tests");
         cfg.db_max_connections = 8;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         cfg.external_url = Some(format!("http://{addr}"));
         tweak(&mut cfg);
@@ -129,16 +118,8 @@ impl TestApp {
     }
 
     /// A raw request; `token` goes in `PRIVATE-TOKEN`.
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Res {
-        let mut req = self
-            .client
-            .request(method, format!("{}{}", self.base, path));
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.header("PRIVATE-TOKEN", t);
         }
@@ -158,22 +139,15 @@ impl TestApp {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Res {
-            status,
-            headers,
-            body,
-        }
+        Res { status, headers, body }
     }
 
     /// POST /graphql with a Bearer token.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Res {
-        let mut req = self
-            .client
-            .post(format!("{}/graphql", self.base))
-            .json(&json!({
-                "query": query,
-                "variables": variables,
-            }));
+        let mut req = self.client.post(format!("{}/graphql", self.base)).json(&json!({
+            "query": query,
+            "variables": variables,
+        }));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -1,11 +1,12 @@
 //! SSH keys, e-mails, access tokens and activity records.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{email, ssh_key, token, user};
 
 use crate::domain::tokens::{self, StateFilter};
 use crate::graphql::context::CtxExt;
+use crate::graphql::scalars::Date;
 
 /// An SSH public key.
 pub struct SshKey(pub ssh_key::Model);
@@ -105,10 +106,7 @@ pub struct AccessToken {
 impl AccessToken {
     /// A listed token: impersonation tokens show their value, personal ones never again.
     pub fn listed(ctx: &Context<'_>, model: token::Model) -> Self {
-        let value = ctx
-            .state()
-            .ok()
-            .and_then(|st| tokens::shown_value(&st.keys, &model));
+        let value = ctx.state().ok().and_then(|st| tokens::shown_value(&st.keys, &model));
         AccessToken { model, value }
     }
 }
@@ -144,8 +142,8 @@ impl AccessToken {
         self.model.kind == "impersonation"
     }
     /// The last day the token works; null when it does not expire.
-    async fn expires_at(&self) -> Option<NaiveDate> {
-        self.model.expires_at
+    async fn expires_at(&self) -> Option<Date> {
+        self.model.expires_at.map(Date)
     }
     /// When the token was created.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -167,18 +165,18 @@ pub struct UserActivity {
     /// The user's username.
     pub username: String,
     /// The last day the user was active.
-    pub last_activity_on: Option<NaiveDate>,
+    pub last_activity_on: Option<Date>,
     /// Same as `lastActivityOn`.
     #[graphql(deprecation = "Use `lastActivityOn`.")]
-    pub last_activity_at: Option<NaiveDate>,
+    pub last_activity_at: Option<Date>,
 }
 
 impl From<user::Model> for UserActivity {
     fn from(u: user::Model) -> Self {
         UserActivity {
             username: u.username,
-            last_activity_on: u.last_activity_on,
-            last_activity_at: u.last_activity_on,
+            last_activity_on: u.last_activity_on.map(Date),
+            last_activity_at: u.last_activity_on.map(Date),
         }
     }
 }

@@ -121,10 +121,7 @@ impl Event {
     /// The author's username.
     async fn author_username(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let loader = ctx.data::<DataLoader<DbLoader>>()?;
-        Ok(loader
-            .load_one(UserId(self.0.author_id))
-            .await?
-            .map(|u| u.username))
+        Ok(loader.load_one(UserId(self.0.author_id)).await?.map(|u| u.username))
     }
     /// Push data and other details, as ingested.
     async fn data(&self) -> Option<Json<Value>> {

@@ -2,7 +2,7 @@
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{identity, user};
 
 use super::account::{AccessToken, Email, SshKey, TokenState};
@@ -16,6 +16,7 @@ use crate::graphql::context::CtxExt;
 use crate::graphql::guards;
 use crate::graphql::loaders::{DbLoader, EmailsOf, IdentitiesOf, KeysOf};
 use crate::graphql::query::SortDirection;
+use crate::graphql::scalars::Date;
 
 /// The state of a user account.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -176,8 +177,8 @@ impl User {
     }
 
     /// The last day the user was active. Private.
-    async fn last_activity_on(&self, ctx: &Context<'_>) -> Option<NaiveDate> {
-        guards::private(ctx, self.0.id, || self.0.last_activity_on).flatten()
+    async fn last_activity_on(&self, ctx: &Context<'_>) -> Option<Date> {
+        guards::private(ctx, self.0.id, || self.0.last_activity_on.map(Date)).flatten()
     }
 
     /// When the password stops working and must be changed at sign-in. Private.
@@ -221,10 +222,7 @@ impl User {
             return Ok(None);
         }
         let loader = ctx.data::<DataLoader<DbLoader>>()?;
-        let rows = loader
-            .load_one(IdentitiesOf(self.0.id))
-            .await?
-            .unwrap_or_default();
+        let rows = loader.load_one(IdentitiesOf(self.0.id)).await?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(Identity::from).collect()))
     }
 
@@ -291,15 +289,10 @@ impl User {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only events with this action.")] action: Option<EventAction>,
-        #[graphql(desc = "Only events about this kind of target.")] target_type: Option<
-            EventTargetType,
-        >,
-        #[graphql(desc = "Only events before the start of this day.")] before_date: Option<
-            NaiveDate,
-        >,
-        #[graphql(desc = "Only events after the end of this day.")] after_date: Option<NaiveDate>,
-        #[graphql(default_with = "SortDirection::Desc", desc = "By creation time.")]
-        sort: SortDirection,
+        #[graphql(desc = "Only events about this kind of target.")] target_type: Option<EventTargetType>,
+        #[graphql(desc = "Only events before the start of this day.")] before_date: Option<Date>,
+        #[graphql(desc = "Only events after the end of this day.")] after_date: Option<Date>,
+        #[graphql(desc = "By creation time; newest first by default.")] sort: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -309,9 +302,9 @@ impl User {
         let filter = EventFilter {
             action: action.map(|a| a.as_str().to_string()),
             target_type: target_type.map(|t| t.as_str().to_string()),
-            before: before_date,
-            after: after_date,
-            sort: sort.into(),
+            before: before_date.map(|d| d.0),
+            after: after_date.map(|d| d.0),
+            sort: sort.unwrap_or(SortDirection::Desc).into(),
         };
         let author = self.0.id;
         let filter = &filter;
@@ -335,7 +328,7 @@ impl User {
     async fn personal_access_tokens(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] state: TokenState,
+        state: Option<TokenState>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -361,7 +354,7 @@ impl User {
     async fn impersonation_tokens(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] state: TokenState,
+        state: Option<TokenState>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -390,11 +383,11 @@ pub async fn token_list(
     ctx: &Context<'_>,
     owner: Owner,
     kind: Kind,
-    state: TokenState,
+    state: Option<TokenState>,
     relay: Relay,
 ) -> Result<Counting<AccessToken>> {
     let db = &ctx.state()?.db;
-    let state = state.into();
+    let state = state.unwrap_or_default().into();
     Ok(relay
         .query(
             ctx,
