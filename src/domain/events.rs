@@ -131,11 +131,6 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
     d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
 
-/// The user whose events are read: anyone may read them; 404 when there is no such user.
-pub async fn author(db: &impl ConnectionTrait, viewer: &Viewer, r: &UserRef) -> AppResult<i32> {
-    Ok(users::get(db, viewer, r).await?.id)
-}
-
 pub async fn list(
     db: &impl ConnectionTrait,
     author_id: i32,

@@ -69,7 +69,8 @@ pub fn scopes(m: &token::Model) -> Vec<String> {
 
 pub struct NewToken {
     pub name: Option<String>,
-    pub scopes: Vec<String>,
+    /// Required; an empty list is a validation error, a missing one a missing parameter.
+    pub scopes: Option<Vec<String>>,
     pub expires_at: Option<NaiveDate>,
 }
 
@@ -150,9 +151,18 @@ pub async fn create(
     input: NewToken,
 ) -> AppResult<Created> {
     viewer.user()?;
-    let Some(name) = input.name.filter(|n| !n.trim().is_empty()) else {
-        return Err(AppError::missing(&["name"]));
-    };
+    let name = input.name.filter(|n| !n.trim().is_empty());
+    let mut missing = Vec::new();
+    if name.is_none() {
+        missing.push("name");
+    }
+    if input.scopes.is_none() {
+        missing.push("scopes");
+    }
+    if !missing.is_empty() {
+        return Err(AppError::missing(&missing));
+    }
+    let name = name.unwrap_or_default();
     let owner = owner(db, viewer, kind, target).await?;
     let owner_is_admin = users::get(db, viewer, &users::UserRef::Id(owner.id())).await?.admin;
     let allowed: &[&str] = match kind {
@@ -166,6 +176,7 @@ pub async fn create(
     for s in input
         .scopes
         .iter()
+        .flatten()
         .flat_map(|s| s.split([',', ' ']))
         .map(str::trim)
         .filter(|s| !s.is_empty())

@@ -344,7 +344,7 @@ impl AccountMutation {
         let t = Target::User(UserRef::Id(parse_id("userId", &input.user_id)?));
         let new = NewToken {
             name: Some(input.name),
-            scopes: input.scopes,
+            scopes: Some(input.scopes),
             expires_at: input.expires_at.map(|d| d.0),
         };
         let c = tokens::create(&st.db, &st.keys, ctx.viewer()?, Kind::Impersonation, &t, new).await?;
@@ -381,7 +381,7 @@ impl AccountMutation {
         let st = ctx.state()?;
         let new = NewToken {
             name: Some(input.name),
-            scopes: input.scopes,
+            scopes: Some(input.scopes),
             expires_at: input.expires_at.map(|d| d.0),
         };
         let c = tokens::create(

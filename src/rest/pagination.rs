@@ -1,4 +1,14 @@
-//! GitLab's pagination headers.
+//! GitLab's offset pagination: `page` and `per_page` in, `X-*` and `Link` headers out. The
+//! `Link` URLs use the configured external URL and keep every filter of the request, so clients
+//! that follow `rel="next"` get every row exactly once.
+
+use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::params::Params;
+use crate::domain::page::{DEFAULT_SIZE, MAX_SIZE, Window};
+use crate::error::AppError;
 
 /// Headers a browser client may read (CORS), as GitLab exposes them.
 pub const EXPOSED_HEADERS: [&str; 8] = [
@@ -11,3 +21,142 @@ pub const EXPOSED_HEADERS: [&str; 8] = [
     "link",
     "x-request-id",
 ];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl Page {
+    /// `page` (default 1; <= 0 means 1) and `per_page` (default 20; capped at 100; <= 0 means the
+    /// default). Non-integers are 400 `page is invalid`.
+    pub fn from_params(p: &Params) -> Result<Page, AppError> {
+        let page = p.int("page")?.filter(|n| *n > 0).unwrap_or(1) as u64;
+        let per_page = match p.int("per_page")? {
+            Some(n) if n > 0 => (n as u64).min(MAX_SIZE),
+            _ => DEFAULT_SIZE,
+        };
+        Ok(Page { page, per_page })
+    }
+
+    pub fn window(&self) -> Window {
+        Window {
+            offset: (self.page - 1).saturating_mul(self.per_page),
+            limit: self.per_page,
+        }
+    }
+}
+
+/// A page of items with its headers.
+pub struct Paged<T: Serialize> {
+    pub items: Vec<T>,
+    pub headers: HeaderMap,
+}
+
+impl<T: Serialize> IntoResponse for Paged<T> {
+    fn into_response(self) -> Response {
+        (self.headers, axum::Json(self.items)).into_response()
+    }
+}
+
+fn link(base: &str, path: &str, query: &[(String, String)], page: u64, per_page: u64) -> String {
+    let mut pairs: Vec<(String, String)> = query
+        .iter()
+        .filter(|(k, _)| k != "page" && k != "per_page")
+        .cloned()
+        .collect();
+    pairs.push(("page".into(), page.to_string()));
+    pairs.push(("per_page".into(), per_page.to_string()));
+    pairs.sort();
+    let qs = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{base}{path}?{qs}")
+}
+
+/// The pagination headers for `page` of a list of `total` items requested at `uri` (the full
+/// request URI, `/api/v4/...`). Credentials in the query are not copied into links.
+pub fn headers(external_url: &str, uri: &Uri, page: Page, total: u64) -> HeaderMap {
+    let total_pages = total.div_ceil(page.per_page).max(1);
+    let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k != "private_token" && k != "access_token")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let path = uri.path();
+    let mut links = Vec::new();
+    if page.page > 1 {
+        links.push(format!(
+            "<{}>; rel=\"prev\"",
+            link(external_url, path, &query, page.page - 1, page.per_page)
+        ));
+    }
+    if page.page < total_pages {
+        links.push(format!(
+            "<{}>; rel=\"next\"",
+            link(external_url, path, &query, page.page + 1, page.per_page)
+        ));
+    }
+    links.push(format!(
+        "<{}>; rel=\"first\"",
+        link(external_url, path, &query, 1, page.per_page)
+    ));
+    links.push(format!(
+        "<{}>; rel=\"last\"",
+        link(external_url, path, &query, total_pages, page.per_page)
+    ));
+    let next = if page.page < total_pages {
+        (page.page + 1).to_string()
+    } else {
+        String::new()
+    };
+    let prev = if page.page > 1 {
+        (page.page - 1).to_string()
+    } else {
+        String::new()
+    };
+    let mut h = HeaderMap::new();
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    };
+    set("x-total", total.to_string());
+    set("x-total-pages", total_pages.to_string());
+    set("x-per-page", page.per_page.to_string());
+    set("x-page", page.page.to_string());
+    set("x-next-page", next);
+    set("x-prev-page", prev);
+    set("link", links.join(", "));
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_for_a_middle_page() {
+        let uri: Uri = "/api/v4/users?active=true&per_page=2&page=2&private_token=secret"
+            .parse()
+            .unwrap();
+        let h = headers("https://gl.example", &uri, Page { page: 2, per_page: 2 }, 5);
+        assert_eq!(h["x-total"], "5");
+        assert_eq!(h["x-total-pages"], "3");
+        assert_eq!(h["x-next-page"], "3");
+        assert_eq!(h["x-prev-page"], "1");
+        let link = h["link"].to_str().unwrap();
+        assert!(link.contains("<https://gl.example/api/v4/users?active=true&page=3&per_page=2>; rel=\"next\""));
+        assert!(link.contains("rel=\"prev\"") && link.contains("page=3&per_page=2>; rel=\"last\""));
+        assert!(!link.contains("secret"));
+    }
+
+    #[test]
+    fn empty_list_has_one_page() {
+        let uri: Uri = "/api/v4/users".parse().unwrap();
+        let h = headers("http://x", &uri, Page { page: 1, per_page: 20 }, 0);
+        assert_eq!(h["x-total-pages"], "1");
+        assert_eq!(h["x-next-page"], "");
+        assert!(!h["link"].to_str().unwrap().contains("next"));
+    }
+}
