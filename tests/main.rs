@@ -2,7 +2,9 @@
 
 mod common;
 
-mod graphql_account;
+pub mod graphql_account;
 mod graphql_auth;
 mod graphql_users;
+mod rest_account;
+mod rest_users;
 mod schema_sdl;

@@ -69,7 +69,7 @@ pub fn scopes(m: &token::Model) -> Vec<String> {
 
 pub struct NewToken {
     pub name: Option<String>,
-    /// Required; an empty list is a validation error, a missing one a missing parameter.
+    /// Must hold at least one scope (absent or empty: `scopes: can't be blank`).
     pub scopes: Option<Vec<String>>,
     pub expires_at: Option<NaiveDate>,
 }
@@ -151,18 +151,9 @@ pub async fn create(
     input: NewToken,
 ) -> AppResult<Created> {
     viewer.user()?;
-    let name = input.name.filter(|n| !n.trim().is_empty());
-    let mut missing = Vec::new();
-    if name.is_none() {
-        missing.push("name");
-    }
-    if input.scopes.is_none() {
-        missing.push("scopes");
-    }
-    if !missing.is_empty() {
-        return Err(AppError::missing(&missing));
-    }
-    let name = name.unwrap_or_default();
+    let Some(name) = input.name.filter(|n| !n.trim().is_empty()) else {
+        return Err(AppError::missing(&["name"]));
+    };
     let owner = owner(db, viewer, kind, target).await?;
     let owner_is_admin = users::get(db, viewer, &users::UserRef::Id(owner.id())).await?.admin;
     let allowed: &[&str] = match kind {

@@ -47,6 +47,17 @@ pub struct Res {
 }
 
 impl Res {
+    /// The sorted keys of a JSON object body (or of one element of it).
+    pub fn keys_of(v: &Value) -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    pub fn assert(&self, status: u16, body: Value) {
+        assert_eq!((self.status.as_u16(), &self.body), (status, &body));
+    }
+
     /// The `extensions.code` of every GraphQL error.
     pub fn codes(&self) -> Vec<String> {
         self.body["errors"]
@@ -140,6 +151,35 @@ impl TestApp {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
         Res { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Res {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Res {
+        self.request(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Res {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    /// A form-urlencoded request, as curl `--data` sends it.
+    pub async fn form(&self, method: Method, path: &str, token: Option<&str>, body: &str) -> Res {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        if let Some(t) = token {
+            req = req.header("PRIVATE-TOKEN", t);
+        }
+        Self::finish(req).await
     }
 
     /// POST /graphql with a Bearer token.
