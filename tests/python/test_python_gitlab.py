@@ -1,0 +1,169 @@
+"""usergraph driven by the real python-gitlab client, as existing GitLab scripts would use it.
+
+Run by tests/python/run.sh against a server it starts; needs GITLAB_URL and GITLAB_TOKEN (the root
+administrator's token).
+"""
+
+import os
+import uuid
+
+import gitlab
+import pytest
+
+URL = os.environ["GITLAB_URL"]
+TOKEN = os.environ["GITLAB_TOKEN"]
+
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEb72a9o6zaXBpD6CUrdhsHpXR//tXLOR4av4CSipdw6 test@ed25519"
+ECDSA = (
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBNJQQ/nsemx2vX7p/QYgd1ki8OIw0gMAXak/"
+    "9as1ZcRlloD2UiXfZ4Ayf3CDl+weHAM9IlM6637m/+/ZW1hh154= test@ecdsab256"
+)
+
+
+@pytest.fixture(scope="module")
+def gl():
+    client = gitlab.Gitlab(URL, private_token=TOKEN)
+    client.auth()
+    return client
+
+
+def unique(prefix):
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def new_user(gl, **extra):
+    name = unique("u")
+    attrs = {
+        "email": f"{name}@example.com",
+        "username": name,
+        "name": name.title(),
+        "password": "s3cret-password",
+        "skip_confirmation": True,
+    }
+    attrs.update(extra)
+    return gl.users.create(attrs)
+
+
+def test_current_user(gl):
+    assert gl.user.username == "root"
+    assert gl.user.is_admin is True
+
+
+def test_users_crud(gl):
+    user = new_user(gl, bio="hello", provider="github", extern_uid=unique("gh"))
+    assert user.bio == "hello"
+    assert user.identities[0]["provider"] == "github"
+    user.bio = "changed"
+    user.save()
+    assert gl.users.get(user.id).bio == "changed"
+    assert gl.users.list(username=user.username)[0].id == user.id
+    assert [u.id for u in gl.users.list(search=user.username)] == [user.id]
+    user.delete()
+    with pytest.raises(gitlab.exceptions.GitlabGetError) as err:
+        gl.users.get(user.id)
+    assert err.value.response_code == 404
+
+
+def test_conflicts_and_validation(gl):
+    user = new_user(gl)
+    with pytest.raises(gitlab.exceptions.GitlabCreateError) as err:
+        gl.users.create({"email": user.email.upper(), "username": unique("x"), "name": "x", "password": "s3cret-password"})
+    assert err.value.response_code == 409
+    assert "Email has already been taken" in str(err.value)
+    with pytest.raises(gitlab.exceptions.GitlabCreateError) as err:
+        gl.users.create({"email": f"{unique('y')}@example.com", "username": unique("y"), "name": "y", "password": "short"})
+    assert err.value.response_code == 400
+    with pytest.raises(gitlab.exceptions.GitlabCreateError) as err:
+        gl.users.create({"username": unique("z"), "name": "z", "password": "s3cret-password"})
+    assert err.value.response_code == 400
+    assert "email is missing" in str(err.value)
+
+
+def test_block_and_unblock(gl):
+    user = new_user(gl)
+    assert user.block() is True
+    assert user.state == "blocked"
+    assert gl.users.get(user.id).state == "blocked"
+    assert user.unblock() is True
+    assert user.state == "active"
+
+
+def test_keys_and_emails_for_a_user(gl):
+    user = new_user(gl)
+    key = user.keys.create({"title": "laptop", "key": ED25519})
+    assert key.title == "laptop"
+    assert [k.title for k in user.keys.list()] == ["laptop"]
+    with pytest.raises(gitlab.exceptions.GitlabCreateError) as err:
+        new_user(gl).keys.create({"title": "dup", "key": ED25519})
+    assert err.value.response_code == 400
+    key.delete()
+    assert user.keys.list() == []
+
+    address = f"{unique('second')}@example.com"
+    email = user.emails.create({"email": address})
+    assert email.email == address
+    assert [e.email for e in user.emails.list()] == [address]
+    email.delete()
+    assert user.emails.list() == []
+
+
+def test_impersonation_tokens(gl):
+    user = new_user(gl)
+    token = user.impersonationtokens.create({"name": "impersonate", "scopes": ["api"]})
+    assert token.impersonation is True
+    assert token.active is True
+    acting = gitlab.Gitlab(URL, private_token=token.token)
+    acting.auth()
+    assert acting.user.username == user.username
+    # The acting user manages their own keys through /user/keys.
+    own = acting.user.keys.create({"title": "own", "key": ECDSA})
+    assert [k.title for k in acting.user.keys.list()] == ["own"]
+    own.delete()
+    assert [t.name for t in user.impersonationtokens.list(state="active")] == ["impersonate"]
+    token.delete()
+    assert user.impersonationtokens.list(state="active") == []
+    assert user.impersonationtokens.get(token.id).revoked is True
+    with pytest.raises(gitlab.exceptions.GitlabAuthenticationError):
+        gitlab.Gitlab(URL, private_token=token.token).auth()
+
+
+def test_pagination_over_several_pages(gl):
+    created = {new_user(gl, name=f"Paged {i}").id for i in range(25)}
+    everyone = gl.users.list(get_all=True, per_page=10)
+    ids = [u.id for u in everyone]
+    assert len(ids) == len(set(ids))
+    assert created <= set(ids)
+    page = gl.users.list(per_page=10, page=2)
+    assert len(page) == 10
+    lazy = gl.users.list(iterator=True, per_page=7)
+    assert lazy.total == len(ids)
+    assert lazy.total_pages == -(-len(ids) // 7)
+    assert len(list(lazy)) == len(ids)
+    # Filters survive the page links.
+    searched = gl.users.list(search="Paged", get_all=True, per_page=4)
+    assert {u.id for u in searched} == created
+
+
+def test_sudo(gl):
+    user = new_user(gl)
+    me = gl.http_get("/user", sudo=user.id)
+    assert me["username"] == user.username
+    assert me["private_token"]
+
+
+def test_bad_token():
+    with pytest.raises(gitlab.exceptions.GitlabAuthenticationError):
+        gitlab.Gitlab(URL, private_token="glpat-not-a-real-token").auth()
+
+
+def test_activities_and_events(gl):
+    activities = gl.user_activities.list(get_all=True)
+    assert "root" in [a.username for a in activities]
+    user = new_user(gl)
+    assert user.events.list() == []
+
+
+def test_graphql_client():
+    client = gitlab.GraphQL(URL, token=TOKEN)
+    result = client.execute("query { currentUser { username isAdmin } }")
+    assert result["currentUser"] == {"username": "root", "isAdmin": True}
