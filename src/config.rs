@@ -15,69 +15,69 @@ pub enum LogFormat {
 #[derive(Clone, Args)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "USERGRAPH_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(global = true, long, env = "USERGRAPH_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
 
     /// Database URL: sqlite://path?mode=rwc, postgres://... or mysql://... . Defaults to an
     /// SQLite file in the data directory.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(global = true, long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
     /// Directory for the default SQLite database and the generated server secret.
-    #[arg(long, env = "USERGRAPH_DATA_DIR", default_value = "data")]
+    #[arg(global = true, long, env = "USERGRAPH_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
     /// Server secret for JWT signing and token encryption (at least 32 characters). When unset,
     /// one is generated on first start into `<data dir>/secret` (mode 0600).
-    #[arg(long, env = "USERGRAPH_SECRET", hide_env_values = true)]
+    #[arg(global = true, long, env = "USERGRAPH_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
 
     /// Value of the root administrator's first token, used when the database is empty.
-    #[arg(long, env = "USERGRAPH_ROOT_TOKEN", hide_env_values = true)]
+    #[arg(global = true, long, env = "USERGRAPH_ROOT_TOKEN", hide_env_values = true)]
     pub root_token: Option<String>,
 
     /// Public base URL used in `web_url`, `avatar_url` and pagination `Link` headers.
-    #[arg(long, env = "USERGRAPH_EXTERNAL_URL")]
+    #[arg(global = true, long, env = "USERGRAPH_EXTERNAL_URL")]
     pub external_url: Option<String>,
 
     /// Run pending migrations on start.
-    #[arg(long, env = "USERGRAPH_AUTO_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(global = true, long, env = "USERGRAPH_AUTO_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
     pub auto_migrate: bool,
 
     /// Lifetime of JWTs issued by `signIn`, in seconds.
-    #[arg(long, env = "USERGRAPH_JWT_TTL", default_value_t = 86_400)]
+    #[arg(global = true, long, env = "USERGRAPH_JWT_TTL", default_value_t = 86_400)]
     pub jwt_ttl_secs: i64,
 
     /// Maximum GraphQL query depth.
-    #[arg(long, env = "USERGRAPH_MAX_DEPTH", default_value_t = 12)]
+    #[arg(global = true, long, env = "USERGRAPH_MAX_DEPTH", default_value_t = 12)]
     pub max_depth: usize,
 
     /// Maximum GraphQL query complexity.
-    #[arg(long, env = "USERGRAPH_MAX_COMPLEXITY", default_value_t = 20_000)]
+    #[arg(global = true, long, env = "USERGRAPH_MAX_COMPLEXITY", default_value_t = 20_000)]
     pub max_complexity: usize,
 
     /// Serve the GraphQL introspection schema.
-    #[arg(long, env = "USERGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(global = true, long, env = "USERGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
 
     /// Serve the GraphiQL page on `GET /graphql` for browsers.
-    #[arg(long, env = "USERGRAPH_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(global = true, long, env = "USERGRAPH_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
 
     /// Largest accepted request body, in bytes.
-    #[arg(long, env = "USERGRAPH_MAX_BODY", default_value_t = 1_048_576)]
+    #[arg(global = true, long, env = "USERGRAPH_MAX_BODY", default_value_t = 1_048_576)]
     pub max_body_bytes: usize,
 
     /// Per-request timeout, in seconds.
-    #[arg(long, env = "USERGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
+    #[arg(global = true, long, env = "USERGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
     /// Maximum database connections in the pool.
-    #[arg(long, env = "USERGRAPH_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(global = true, long, env = "USERGRAPH_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
     /// Log format.
-    #[arg(long, env = "USERGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(global = true, long, env = "USERGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
 

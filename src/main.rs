@@ -32,6 +32,12 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// Fill the database with realistic users (identities, keys, e-mails, tokens, events).
+    Seed {
+        /// How many users to add.
+        #[arg(long, default_value_t = 1000)]
+        users: usize,
+    },
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -72,6 +78,16 @@ async fn main() -> anyhow::Result<()> {
                 MigrateAction::Status => migration::Migrator::status(&db).await?,
                 MigrateAction::Fresh => migration::Migrator::fresh(&db).await?,
             }
+            Ok(())
+        }
+        Command::Seed { users } => {
+            init_tracing(cli.config.log_format);
+            let (state, root_token) = usergraph::init(cli.config).await?;
+            if let Some(token) = root_token {
+                println!("Created the administrator `root`. Its API token (shown only now): {token}");
+            }
+            let s = usergraph::seed::run(&state.db, &state.keys, users).await?;
+            println!("Seeded {} users ({} rows) in {:.2} s.", s.users, s.rows, s.seconds);
             Ok(())
         }
         Command::Serve => serve(cli.config).await,
