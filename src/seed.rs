@@ -101,21 +101,21 @@ pub async fn run(db: &DatabaseConnection, keys: &Keys, count: usize) -> anyhow::
                 }),
                 password_hash: Set(hash.clone()),
                 admin: Set(false),
-                bio: Set((i % 3 == 0).then(|| "Writes software and reads papers.".to_string())),
-                location: Set((i % 4 == 0).then(|| "Zürich".to_string())),
+                bio: Set(i.is_multiple_of(3).then(|| "Writes software and reads papers.".to_string())),
+                location: Set(i.is_multiple_of(4).then(|| "Zürich".to_string())),
                 skype: Set(String::new()),
                 linkedin: Set(String::new()),
-                twitter: Set(if i % 5 == 0 {
+                twitter: Set(if i.is_multiple_of(5) {
                     format!("@{}", FIRST[i % FIRST.len()])
                 } else {
                     String::new()
                 }),
                 website_url: Set(String::new()),
-                organization: Set(if i % 2 == 0 { "ACME".into() } else { String::new() }),
+                organization: Set(if i.is_multiple_of(2) { "ACME".into() } else { String::new() }),
                 projects_limit: Set(100),
                 can_create_group: Set(true),
-                external: Set(i % 10 == 0),
-                two_factor_enabled: Set(i % 7 == 0),
+                external: Set(i.is_multiple_of(10)),
+                two_factor_enabled: Set(i.is_multiple_of(7)),
                 color_scheme_id: Set(1),
                 auth_epoch: Set(0),
                 failed_attempts: Set(0),
@@ -167,7 +167,7 @@ pub async fn run(db: &DatabaseConnection, keys: &Keys, count: usize) -> anyhow::
             }
             idents.push(identity::ActiveModel {
                 user_id: Set(*id),
-                provider: Set(if i % 2 == 0 {
+                provider: Set(if i.is_multiple_of(2) {
                     "github".into()
                 } else {
                     "google_oauth2".into()
