@@ -101,7 +101,9 @@ pub async fn run(db: &DatabaseConnection, keys: &Keys, count: usize) -> anyhow::
                 }),
                 password_hash: Set(hash.clone()),
                 admin: Set(false),
-                bio: Set(i.is_multiple_of(3).then(|| "Writes software and reads papers.".to_string())),
+                bio: Set(i
+                    .is_multiple_of(3)
+                    .then(|| "Writes software and reads papers.".to_string())),
                 location: Set(i.is_multiple_of(4).then(|| "Zürich".to_string())),
                 skype: Set(String::new()),
                 linkedin: Set(String::new()),
@@ -111,7 +113,11 @@ pub async fn run(db: &DatabaseConnection, keys: &Keys, count: usize) -> anyhow::
                     String::new()
                 }),
                 website_url: Set(String::new()),
-                organization: Set(if i.is_multiple_of(2) { "ACME".into() } else { String::new() }),
+                organization: Set(if i.is_multiple_of(2) {
+                    "ACME".into()
+                } else {
+                    String::new()
+                }),
                 projects_limit: Set(100),
                 can_create_group: Set(true),
                 external: Set(i.is_multiple_of(10)),

@@ -108,9 +108,9 @@ impl EventFilter {
         Ok(())
     }
 
-    /// The WHERE part: the author and every given filter.
-    fn condition(&self, author_id: i32) -> Condition {
-        let mut c = Condition::all().add(event::Column::AuthorId.eq(author_id));
+    /// The WHERE part for every given filter (the author condition is the caller's).
+    fn condition(&self) -> Condition {
+        let mut c = Condition::all();
         if let Some(a) = &self.action {
             c = c.add(event::Column::Action.eq(a.as_str()));
         }
@@ -125,6 +125,13 @@ impl EventFilter {
         }
         c
     }
+
+    fn order(&self) -> (sea_orm::Order, &'static str) {
+        match self.sort {
+            SortDir::Asc => (sea_orm::Order::Asc, "ASC"),
+            SortDir::Desc => (sea_orm::Order::Desc, "DESC"),
+        }
+    }
 }
 
 fn day_start(d: NaiveDate) -> DateTime<Utc> {
@@ -138,12 +145,10 @@ pub async fn list(
     window: Window,
 ) -> AppResult<Vec<event::Model>> {
     f.check()?;
-    let ord = match f.sort {
-        SortDir::Asc => sea_orm::Order::Asc,
-        SortDir::Desc => sea_orm::Order::Desc,
-    };
+    let (ord, _) = f.order();
     Ok(event::Entity::find()
-        .filter(f.condition(author_id))
+        .filter(event::Column::AuthorId.eq(author_id))
+        .filter(f.condition())
         .order_by(event::Column::CreatedAt, ord.clone())
         .order_by(event::Column::Id, ord)
         .offset(window.offset)
@@ -154,7 +159,69 @@ pub async fn list(
 
 pub async fn count(db: &impl ConnectionTrait, author_id: i32, f: &EventFilter) -> AppResult<u64> {
     f.check()?;
-    Ok(event::Entity::find().filter(f.condition(author_id)).count(db).await?)
+    Ok(event::Entity::find()
+        .filter(event::Column::AuthorId.eq(author_id))
+        .filter(f.condition())
+        .count(db)
+        .await?)
+}
+
+/// The same window of events for each of several authors, in one statement (a window function
+/// numbers each author's events), for loaders.
+pub async fn list_for_authors(
+    db: &impl ConnectionTrait,
+    authors: &[i32],
+    f: &EventFilter,
+    window: Window,
+) -> AppResult<Vec<event::Model>> {
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+    f.check()?;
+    let (_, dir) = f.order();
+    let mut inner = Query::select();
+    inner
+        .column(Asterisk)
+        .expr_as(
+            Expr::cust(format!(
+                "ROW_NUMBER() OVER (PARTITION BY author_id ORDER BY created_at {dir}, id {dir})"
+            )),
+            Alias::new("rn"),
+        )
+        .from(event::Entity)
+        .cond_where(
+            Condition::all()
+                .add(event::Column::AuthorId.is_in(authors.iter().copied()))
+                .add(f.condition()),
+        );
+    let rn = || Expr::col(Alias::new("rn"));
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(rn().gt(window.offset))
+        .and_where(rn().lte(window.offset.saturating_add(window.limit)))
+        .order_by(Alias::new("author_id"), sea_orm::Order::Asc)
+        .order_by(Alias::new("rn"), sea_orm::Order::Asc)
+        .to_owned();
+    let stmt = db.get_database_backend().build(&outer);
+    Ok(event::Entity::find().from_raw_sql(stmt).all(db).await?)
+}
+
+/// Per-author counts of the filtered events, for loaders.
+pub async fn count_for_authors(
+    db: &impl ConnectionTrait,
+    authors: &[i32],
+    f: &EventFilter,
+) -> AppResult<Vec<(i32, i64)>> {
+    f.check()?;
+    Ok(event::Entity::find()
+        .select_only()
+        .column(event::Column::AuthorId)
+        .column_as(event::Column::Id.count(), "n")
+        .filter(event::Column::AuthorId.is_in(authors.iter().copied()))
+        .filter(f.condition())
+        .group_by(event::Column::AuthorId)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// An event to ingest.

@@ -6,7 +6,7 @@ use crate::error::{AppError, AppResult};
 pub const DEFAULT_SIZE: u64 = 20;
 pub const MAX_SIZE: u64 = 100;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Window {
     pub offset: u64,
     pub limit: u64,

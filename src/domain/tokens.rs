@@ -16,7 +16,7 @@ use super::{policy, time, users};
 use crate::auth::{Keys, Viewer, token as tok};
 use crate::error::{AppError, AppResult};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     Personal,
     Impersonation,
@@ -39,7 +39,7 @@ impl Kind {
 }
 
 /// `state` filter of the lists.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum StateFilter {
     #[default]
     All,
@@ -90,9 +90,13 @@ pub async fn owner(db: &impl ConnectionTrait, viewer: &Viewer, kind: Kind, targe
 }
 
 fn of_kind(owner: &Owner, kind: Kind, state: StateFilter) -> Select<token::Entity> {
+    of_kind_for(&[owner.id()], kind, state)
+}
+
+fn of_kind_for(users: &[i32], kind: Kind, state: StateFilter) -> Select<token::Entity> {
     let today = time::today();
     let q = token::Entity::find()
-        .filter(token::Column::UserId.eq(owner.id()))
+        .filter(token::Column::UserId.is_in(users.iter().copied()))
         .filter(token::Column::Kind.eq(kind.db()));
     let active = Condition::all().add(token::Column::Revoked.eq(false)).add(
         Condition::any()
@@ -119,6 +123,20 @@ pub async fn list(
         .limit(window.limit)
         .all(db)
         .await?)
+}
+
+/// Tokens of one kind and state for several users, oldest first, for loaders (authorization is
+/// the caller's).
+pub async fn of_users(
+    db: &impl ConnectionTrait,
+    users: &[i32],
+    kind: Kind,
+    state: StateFilter,
+) -> Result<Vec<token::Model>, sea_orm::DbErr> {
+    of_kind_for(users, kind, state)
+        .order_by_asc(token::Column::Id)
+        .all(db)
+        .await
 }
 
 pub async fn count(db: &impl ConnectionTrait, owner: &Owner, kind: Kind, state: StateFilter) -> AppResult<u64> {

@@ -93,7 +93,9 @@ pub async fn graphql(
         }
         req.set_parsed_query(doc);
     }
-    let loader = DataLoader::new(DbLoader { db: st.app.db.clone() }, tokio::spawn).delay(std::time::Duration::ZERO);
-    let resp = st.schema.execute(req.data(viewer).data(loader)).await;
+    let (spawner, driver) = super::driver::pair();
+    let loader = DataLoader::new(DbLoader { db: st.app.db.clone() }, move |task| spawner.spawn(task))
+        .delay(std::time::Duration::ZERO);
+    let resp = super::driver::run_with(st.schema.execute(req.data(viewer).data(loader)), driver).await;
     GraphQLResponse::from(resp).into_response()
 }

@@ -5,10 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use entity::{email, identity, ssh_key, user};
+use entity::{email, event, identity, ssh_key, token, user};
 use sea_orm::{DatabaseConnection, DbErr};
 
+use crate::domain::events::{self, EventFilter};
+use crate::domain::page::Window;
+use crate::domain::tokens::{self, Kind, StateFilter};
 use crate::domain::{emails, ssh_keys, users};
+use crate::error::AppError;
 
 pub struct DbLoader {
     pub db: DatabaseConnection,
@@ -90,5 +94,134 @@ impl Loader<UserId> for DbLoader {
     async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Self::Value>, Self::Error> {
         let rows = users::by_ids(&self.db, &ids(keys, |k| k.0)).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|u| (UserId(u.id), u)).collect())
+    }
+}
+
+/// Tokens of one kind and state of a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TokensOf {
+    pub user: i32,
+    pub kind: Kind,
+    pub state: StateFilter,
+}
+
+impl Loader<TokensOf> for DbLoader {
+    type Value = Vec<token::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[TokensOf]) -> Result<HashMap<TokensOf, Self::Value>, Self::Error> {
+        let mut out: HashMap<TokensOf, Vec<token::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut shapes: Vec<(Kind, StateFilter)> = keys.iter().map(|k| (k.kind, k.state)).collect();
+        shapes.sort_by_key(|(k, s)| (*k as u8, *s as u8));
+        shapes.dedup();
+        for (kind, state) in shapes {
+            let users: Vec<i32> = keys
+                .iter()
+                .filter(|k| k.kind == kind && k.state == state)
+                .map(|k| k.user)
+                .collect();
+            for row in tokens::of_users(&self.db, &users, kind, state)
+                .await
+                .map_err(Arc::new)?
+            {
+                if let Some(v) = out.get_mut(&TokensOf {
+                    user: row.user_id,
+                    kind,
+                    state,
+                }) {
+                    v.push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One window of a user's filtered events.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EventsOf {
+    pub author: i32,
+    pub filter: EventFilter,
+    pub window: Window,
+}
+
+/// How many filtered events a user has.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EventCountOf {
+    pub author: i32,
+    pub filter: EventFilter,
+}
+
+/// Keys grouped by everything but the author: one statement per distinct shape.
+fn shapes<K, S: Clone + PartialEq>(keys: &[K], shape: impl Fn(&K) -> S) -> Vec<S> {
+    let mut out: Vec<S> = Vec::new();
+    for k in keys {
+        let s = shape(k);
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+fn internal(e: AppError) -> Arc<DbErr> {
+    match e {
+        AppError::Internal(e) => Arc::new(DbErr::Custom(e.to_string())),
+        other => Arc::new(DbErr::Custom(other.message())),
+    }
+}
+
+impl Loader<EventsOf> for DbLoader {
+    type Value = Vec<event::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[EventsOf]) -> Result<HashMap<EventsOf, Self::Value>, Self::Error> {
+        let mut out: HashMap<EventsOf, Vec<event::Model>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for (filter, window) in shapes(keys, |k| (k.filter.clone(), k.window)) {
+            let authors: Vec<i32> = keys
+                .iter()
+                .filter(|k| k.filter == filter && k.window == window)
+                .map(|k| k.author)
+                .collect();
+            let rows = events::list_for_authors(&self.db, &authors, &filter, window)
+                .await
+                .map_err(internal)?;
+            for row in rows {
+                let key = EventsOf {
+                    author: row.author_id,
+                    filter: filter.clone(),
+                    window,
+                };
+                if let Some(v) = out.get_mut(&key) {
+                    v.push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<EventCountOf> for DbLoader {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[EventCountOf]) -> Result<HashMap<EventCountOf, Self::Value>, Self::Error> {
+        let mut out: HashMap<EventCountOf, u64> = keys.iter().map(|k| (k.clone(), 0)).collect();
+        for filter in shapes(keys, |k| k.filter.clone()) {
+            let authors: Vec<i32> = keys.iter().filter(|k| k.filter == filter).map(|k| k.author).collect();
+            for (author, n) in events::count_for_authors(&self.db, &authors, &filter)
+                .await
+                .map_err(internal)?
+            {
+                out.insert(
+                    EventCountOf {
+                        author,
+                        filter: filter.clone(),
+                    },
+                    n.max(0) as u64,
+                );
+            }
+        }
+        Ok(out)
     }
 }

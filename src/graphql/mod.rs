@@ -4,6 +4,7 @@
 pub mod account;
 pub mod connection;
 pub mod context;
+pub mod driver;
 pub mod guards;
 pub mod handler;
 pub mod loaders;

@@ -4,6 +4,7 @@
 pub mod db;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::{Method, StatusCode};
 use sea_orm::DatabaseConnection;
@@ -21,6 +22,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub root_token: String,
+    /// SQL statements the server has run (a counting hook on its connection).
+    pub statements: Arc<AtomicUsize>,
     pub _db: TestDb,
     server: tokio::task::JoinHandle<()>,
 }
@@ -103,7 +106,16 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         cfg.external_url = Some(format!("http://{addr}"));
         tweak(&mut cfg);
-        let (state, created) = usergraph::init(cfg).await.expect("init");
+        let (mut state, created) = usergraph::init(cfg).await.expect("init");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        let trace = std::env::var("USERGRAPH_TEST_TRACE_SQL").is_ok();
+        state.db.set_metric_callback(move |info| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            if trace {
+                eprintln!("sql: {}", info.statement.sql.chars().take(160).collect::<String>());
+            }
+        });
         assert_eq!(
             created.as_deref(),
             Some(root_token.as_str()),
@@ -119,9 +131,17 @@ impl TestApp {
             client: reqwest::Client::new(),
             state,
             root_token,
+            statements,
             _db: db,
             server,
         }
+    }
+
+    /// Statements run by `f`'s requests.
+    pub async fn count_statements<F: std::future::Future<Output = Res>>(&self, f: F) -> (Res, usize) {
+        let before = self.statements.load(Ordering::SeqCst);
+        let res = f.await;
+        (res, self.statements.load(Ordering::SeqCst) - before)
     }
 
     pub fn db(&self) -> &DatabaseConnection {

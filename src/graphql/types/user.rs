@@ -7,14 +7,15 @@ use entity::{identity, user};
 
 use super::account::{AccessToken, Email, SshKey, TokenState};
 use super::event::{Event, EventAction, EventTargetType};
-use crate::domain::events::{self, EventFilter};
+use crate::domain::events::EventFilter;
 use crate::domain::owner::Owner;
 use crate::domain::tokens::{self, Kind};
 use crate::domain::{policy, users};
+use crate::error::AppError;
 use crate::graphql::connection::{Counting, Relay};
 use crate::graphql::context::CtxExt;
 use crate::graphql::guards;
-use crate::graphql::loaders::{DbLoader, EmailsOf, IdentitiesOf, KeysOf};
+use crate::graphql::loaders::{DbLoader, EmailsOf, EventCountOf, EventsOf, IdentitiesOf, KeysOf, TokensOf};
 use crate::graphql::query::SortDirection;
 use crate::graphql::scalars::Date;
 
@@ -298,7 +299,6 @@ impl User {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Counting<Event>> {
-        let db = &ctx.state()?.db;
         let filter = EventFilter {
             action: action.map(|a| a.as_str().to_string()),
             target_type: target_type.map(|t| t.as_str().to_string()),
@@ -306,20 +306,30 @@ impl User {
             after: after_date.map(|d| d.0),
             sort: sort.unwrap_or(SortDirection::Desc).into(),
         };
+        filter.check()?;
         let author = self.0.id;
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
         let filter = &filter;
         let relay = Relay::new(first, after, last, before);
         Ok(relay
             .query(
                 ctx,
-                |w| async move {
-                    Ok(events::list(db, author, filter, w)
-                        .await?
-                        .into_iter()
-                        .map(Event)
-                        .collect())
+                |window| async move {
+                    let key = EventsOf {
+                        author,
+                        filter: filter.clone(),
+                        window,
+                    };
+                    let rows = loader.load_one(key).await.map_err(loader_error)?.unwrap_or_default();
+                    Ok(rows.into_iter().map(Event).collect())
                 },
-                || events::count(db, author, filter),
+                || async move {
+                    let key = EventCountOf {
+                        author,
+                        filter: filter.clone(),
+                    };
+                    Ok(loader.load_one(key).await.map_err(loader_error)?.unwrap_or_default())
+                },
             )
             .await?)
     }
@@ -337,16 +347,9 @@ impl User {
         if guards::private(ctx, self.0.id, || ()).is_none() {
             return Ok(None);
         }
-        let owner = Owner::of_loaded(ctx.viewer()?, self.0.id)?;
         Ok(Some(
-            token_list(
-                ctx,
-                owner,
-                Kind::Personal,
-                state,
-                Relay::new(first, after, last, before),
-            )
-            .await?,
+            self.tokens(ctx, Kind::Personal, state, Relay::new(first, after, last, before))
+                .await?,
         ))
     }
 
@@ -364,18 +367,39 @@ impl User {
         if !guards::allow_or_forbid(ctx, viewer.is_admin()) {
             return Ok(None);
         }
-        let owner = Owner::of_loaded(viewer, self.0.id)?;
         Ok(Some(
-            token_list(
-                ctx,
-                owner,
-                Kind::Impersonation,
-                state,
-                Relay::new(first, after, last, before),
-            )
-            .await?,
+            self.tokens(ctx, Kind::Impersonation, state, Relay::new(first, after, last, before))
+                .await?,
         ))
     }
+}
+
+impl User {
+    /// A page of this user's tokens, loaded in one batch with every other user's on the page.
+    async fn tokens(
+        &self,
+        ctx: &Context<'_>,
+        kind: Kind,
+        state: Option<TokenState>,
+        relay: Relay,
+    ) -> Result<Counting<AccessToken>> {
+        let owner = Owner::of_loaded(ctx.viewer()?, self.0.id)?;
+        let key = TokensOf {
+            user: owner.id(),
+            kind,
+            state: state.unwrap_or_default().into(),
+        };
+        let rows = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(key)
+            .await?
+            .unwrap_or_default();
+        Ok(relay.slice(rows.into_iter().map(|m| AccessToken::listed(ctx, m)).collect())?)
+    }
+}
+
+fn loader_error(e: std::sync::Arc<sea_orm::DbErr>) -> AppError {
+    AppError::Internal(anyhow::anyhow!("loader: {e}"))
 }
 
 /// One page of an owner's tokens of one kind.

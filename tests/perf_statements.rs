@@ -1,0 +1,94 @@
+//! No N+1: the number of SQL statements a request runs depends on the query's shape, never on the
+//! page size. Counted through a hook on the server's connection.
+
+use serde_json::json;
+
+use crate::common::{TestApp, each_backend};
+
+const NESTED: &str = "{ users(first: 100) { nodes { id username
+    identities { provider externUid }
+    keys { nodes { id title key } }
+    emails { nodes { id email } }
+    events(first: 3) { nodes { actionName author { username } } }
+    personalAccessTokens { nodes { name } } } } }";
+
+async fn measure(app: &TestApp) -> (usize, usize, usize) {
+    // Warm-up: the first request of the day marks the caller's activity (one extra write).
+    app.gql(Some(app.admin()), "{ currentUser { id } }", json!({}))
+        .await
+        .data();
+    let (res, gql) = app
+        .count_statements(app.gql(Some(app.admin()), NESTED, json!({})))
+        .await;
+    let nodes = res.data()["users"]["nodes"].as_array().unwrap().len();
+    let (res, rest) = app
+        .count_statements(app.get("/api/v4/users?per_page=100", Some(app.admin())))
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body.as_array().unwrap().len(), nodes);
+    (nodes, gql, rest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_do_not_grow_with_page_size() {
+    each_backend(|app| async move {
+        usergraph::seed::run(app.db(), &app.state.keys, 9).await.unwrap();
+        let (n10, gql10, rest10) = measure(&app).await;
+        assert_eq!(n10, 10);
+        usergraph::seed::run(app.db(), &app.state.keys, 90).await.unwrap();
+        let (n100, gql100, rest100) = measure(&app).await;
+        assert_eq!(n100, 100);
+        eprintln!("statements: GraphQL {gql10} / {gql100}, REST {rest10} / {rest100}");
+        assert_eq!(gql10, gql100, "GraphQL statements grew with the page");
+        assert_eq!(rest10, rest100, "REST statements grew with the page");
+        // token look-up, users, identities, keys, e-mails, events, authors, tokens
+        assert!(gql100 <= 8, "GraphQL ran {gql100} statements");
+        // token look-up, users, count, identities
+        assert!(rest100 <= 4, "REST ran {rest100} statements");
+        // totalCount costs one statement, and only when asked for.
+        let (_, plain) = app
+            .count_statements(app.gql(Some(app.admin()), "{ users(first: 5) { nodes { id } } }", json!({})))
+            .await;
+        let (res, counted) = app
+            .count_statements(app.gql(
+                Some(app.admin()),
+                "{ users(first: 5) { totalCount nodes { id } } }",
+                json!({}),
+            ))
+            .await;
+        assert_eq!(res.data()["users"]["totalCount"], 100);
+        assert_eq!(counted, plain + 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_lists_page_per_user() {
+    each_backend(|app| async move {
+        usergraph::seed::run(app.db(), &app.state.keys, 3).await.unwrap();
+        let q = "{ users(first: 10) { nodes { username events(first: 2) { totalCount nodes { action }
+            pageInfo { hasNextPage } } keys(first: 1) { totalCount nodes { title } } } } }";
+        let res = app.gql(Some(app.admin()), q, json!({})).await;
+        let nodes = res.data()["users"]["nodes"].as_array().unwrap().clone();
+        assert_eq!(nodes.len(), 4);
+        for n in &nodes[1..] {
+            assert_eq!(n["events"]["totalCount"], 5);
+            assert_eq!(n["events"]["nodes"].as_array().unwrap().len(), 2);
+            assert_eq!(n["events"]["pageInfo"]["hasNextPage"], true);
+            assert_eq!(n["keys"]["totalCount"], 2);
+            assert_eq!(n["keys"]["nodes"].as_array().unwrap().len(), 1);
+        }
+        assert_eq!(nodes[0]["events"]["totalCount"], 0);
+        // The batched window equals what one user's own query gives.
+        let id = nodes[1]["username"].as_str().unwrap();
+        let one = app
+            .gql(
+                Some(app.admin()),
+                &format!("{{ user(username: \"{id}\") {{ events(first: 2) {{ nodes {{ action }} }} }} }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(one.data()["user"]["events"]["nodes"], nodes[1]["events"]["nodes"]);
+    })
+    .await;
+}
