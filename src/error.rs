@@ -45,6 +45,8 @@ pub enum AppError {
     BadParams(String),
     /// Sign-in refused (wrong login or password, locked, unconfirmed, expired password).
     SignIn { code: &'static str, message: String },
+    /// An Automatic Persisted Query hash the server does not know (the client resends the text).
+    PersistedQueryNotFound,
     /// Too many requests; retry after the given number of seconds.
     TooManyRequests(u64),
     /// Anything else. Logged, never shown.
@@ -100,6 +102,7 @@ impl AppError {
             AppError::Validation(_) | AppError::BadParams(_) => StatusCode::BAD_REQUEST,
             AppError::SignIn { .. } => StatusCode::UNAUTHORIZED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PersistedQueryNotFound => StatusCode::OK,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,6 +117,7 @@ impl AppError {
             AppError::Validation(_) | AppError::BadParams(_) => "BAD_USER_INPUT",
             AppError::SignIn { code, .. } => code,
             AppError::TooManyRequests(_) => "TOO_MANY_REQUESTS",
+            AppError::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -143,6 +147,7 @@ impl AppError {
             AppError::RouteNotFound => "404 Not Found".into(),
             AppError::Conflict { message, .. } | AppError::SignIn { message, .. } => message.clone(),
             AppError::TooManyRequests(_) => "429 Too Many Requests".into(),
+            AppError::PersistedQueryNotFound => "PersistedQueryNotFound".into(),
             AppError::Internal(_) => "500 Internal Server Error".into(),
         }
     }

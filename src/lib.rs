@@ -40,6 +40,7 @@ use sea_orm_migration::sea_orm;
 pub struct HttpState {
     pub app: AppState,
     pub schema: graphql::AppSchema,
+    pub queries: Arc<graphql::cache::QueryCache>,
 }
 
 /// Opens the pool. SQLite files get WAL; the parent directory is created when missing.
@@ -107,7 +108,11 @@ async fn readyz(State(st): State<HttpState>) -> impl IntoResponse {
 pub fn app(state: AppState) -> Router {
     let schema = graphql::schema_builder(&state.cfg).data(state.clone()).finish();
     let cfg = state.cfg.clone();
-    let http = HttpState { app: state, schema };
+    let http = HttpState {
+        app: state,
+        schema,
+        queries: Arc::new(graphql::cache::QueryCache::new(1024)),
+    };
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route(

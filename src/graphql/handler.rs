@@ -72,7 +72,10 @@ pub async fn graphql(
         Ok(v) => v,
         Err(e) => return error_response(e),
     };
-    if let Ok(doc) = async_graphql::parser::parse_query(&req.query) {
+    if let Err(e) = st.queries.resolve_persisted(&mut req) {
+        return error_response(e);
+    }
+    if let Some(doc) = st.queries.parse(&req.query) {
         let kind = operation_kind(&doc, req.operation_name.as_deref());
         if kind == Some(OperationType::Mutation) && method == Method::GET {
             let mut res = error_response(AppError::BadParams(

@@ -2,6 +2,7 @@
 //! calls; they never query the database or decide permissions themselves (loaders aside).
 
 pub mod account;
+pub mod cache;
 pub mod connection;
 pub mod context;
 pub mod driver;
