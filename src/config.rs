@@ -79,6 +79,18 @@ pub struct Config {
     /// Log format.
     #[arg(global = true, long, env = "USERGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Most fields (aliases included) one GraphQL document may select.
+    #[arg(global = true, long, env = "USERGRAPH_MAX_FIELDS", default_value_t = 2_000)]
+    pub max_fields: usize,
+
+    /// Sign-in attempts allowed per client address and minute.
+    #[arg(global = true, long, env = "USERGRAPH_SIGNIN_PER_MINUTE", default_value_t = 30)]
+    pub signin_per_minute: u32,
+
+    /// SQL statements slower than this many milliseconds are logged.
+    #[arg(global = true, long, env = "USERGRAPH_SLOW_QUERY_MS", default_value_t = 250)]
+    pub slow_query_ms: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -128,6 +140,9 @@ impl Config {
             request_timeout_secs: 30,
             db_max_connections: 16,
             log_format: LogFormat::Text,
+            max_fields: 2_000,
+            signin_per_minute: 30,
+            slow_query_ms: 250,
         }
     }
 
