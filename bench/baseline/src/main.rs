@@ -203,7 +203,9 @@ impl Db {
             Ok(Db::Pg(PgPoolOptions::new().max_connections(max).connect(url).await?))
         } else {
             let opts = SqliteConnectOptions::from_str(url)?;
-            Ok(Db::Lite(SqlitePoolOptions::new().max_connections(max).connect_with(opts).await?))
+            Ok(Db::Lite(
+                SqlitePoolOptions::new().max_connections(max).connect_with(opts).await?,
+            ))
         }
     }
 
@@ -263,13 +265,20 @@ type Shared = State<Arc<App>>;
 
 fn internal(e: sqlx::Error) -> Response {
     eprintln!("database error: {e}");
-    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({ "message": "500 Internal Server Error" })))
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({ "message": "500 Internal Server Error" })),
+    )
         .into_response()
 }
 
 fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
-        Ok(body) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
+        Ok(body) => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            body,
+        )
+            .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
@@ -336,12 +345,30 @@ impl GqlUser {
             email: u.email,
             identities: identities
                 .into_iter()
-                .map(|i| GqlIdentity { provider: i.provider, extern_uid: i.extern_uid })
+                .map(|i| GqlIdentity {
+                    provider: i.provider,
+                    extern_uid: i.extern_uid,
+                })
                 .collect(),
             keys: Nodes {
-                nodes: keys.into_iter().map(|k| GqlKey { id: k.id.to_string(), title: k.title, key: k.key }).collect(),
+                nodes: keys
+                    .into_iter()
+                    .map(|k| GqlKey {
+                        id: k.id.to_string(),
+                        title: k.title,
+                        key: k.key,
+                    })
+                    .collect(),
             },
-            emails: Nodes { nodes: emails.into_iter().map(|e| GqlEmail { id: e.id.to_string(), email: e.email }).collect() },
+            emails: Nodes {
+                nodes: emails
+                    .into_iter()
+                    .map(|e| GqlEmail {
+                        id: e.id.to_string(),
+                        email: e.email,
+                    })
+                    .collect(),
+            },
         }
     }
 }
@@ -370,10 +397,22 @@ async fn graphql(State(app): Shared, body: axum::body::Bytes) -> Response {
         }
     };
     let result = if req.query.contains("user(id:") {
-        let id = req.variables.and_then(|v| v.id).and_then(|s| s.parse::<i32>().ok()).unwrap_or(0);
-        gql_user(&app.db, id).await.map(|user| json(&GqlResponse { data: UserData { user } }))
+        let id = req
+            .variables
+            .and_then(|v| v.id)
+            .and_then(|s| s.parse::<i32>().ok())
+            .unwrap_or(0);
+        gql_user(&app.db, id).await.map(|user| {
+            json(&GqlResponse {
+                data: UserData { user },
+            })
+        })
     } else {
-        gql_users(&app.db).await.map(|nodes| json(&GqlResponse { data: UsersData { users: Nodes { nodes } } }))
+        gql_users(&app.db).await.map(|nodes| {
+            json(&GqlResponse {
+                data: UsersData { users: Nodes { nodes } },
+            })
+        })
     };
     result.unwrap_or_else(internal)
 }
@@ -485,7 +524,10 @@ impl UserFull {
             current_sign_in_at: u.current_sign_in_at.map(ts),
             identities: identities
                 .into_iter()
-                .map(|i| IdentityView { provider: i.provider, extern_uid: i.extern_uid })
+                .map(|i| IdentityView {
+                    provider: i.provider,
+                    extern_uid: i.extern_uid,
+                })
                 .collect(),
             can_create_group: u.can_create_group,
             can_create_project: u.projects_limit > 0,
@@ -528,8 +570,16 @@ async fn rest_users(State(app): Shared, Query(p): Query<PageParams>) -> Response
             headers.insert("x-total-pages", num(pages));
             headers.insert("x-per-page", num(per_page));
             headers.insert("x-page", num(page));
-            let next = if page < pages { num(page + 1) } else { HeaderValue::from_static("") };
-            let prev = if page > 1 { num(page - 1) } else { HeaderValue::from_static("") };
+            let next = if page < pages {
+                num(page + 1)
+            } else {
+                HeaderValue::from_static("")
+            };
+            let prev = if page > 1 {
+                num(page - 1)
+            } else {
+                HeaderValue::from_static("")
+            };
             headers.insert("x-next-page", next);
             headers.insert("x-prev-page", prev);
             (headers, json(&views)).into_response()
@@ -539,7 +589,12 @@ async fn rest_users(State(app): Shared, Query(p): Query<PageParams>) -> Response
 }
 
 async fn rest_user(State(app): Shared, Path(id): Path<String>) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({ "message": "404 User Not Found" })));
+    let not_found = || {
+        (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({ "message": "404 User Not Found" })),
+        )
+    };
     let Ok(id) = id.parse::<i32>() else {
         return not_found().into_response();
     };
@@ -615,7 +670,10 @@ async fn shutdown() {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args();
     let db = Db::connect(&args.database_url, args.max_connections).await?;
-    let app = Arc::new(App { db, base: format!("http://{}", args.bind) });
+    let app = Arc::new(App {
+        db,
+        base: format!("http://{}", args.bind),
+    });
     let router = Router::new()
         .route("/graphql", post(graphql))
         .route("/api/v4/users", get(rest_users))
