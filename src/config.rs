@@ -53,7 +53,7 @@ pub struct Config {
     pub max_depth: usize,
 
     /// Maximum GraphQL query complexity.
-    #[arg(global = true, long, env = "USERGRAPH_MAX_COMPLEXITY", default_value_t = 20_000)]
+    #[arg(global = true, long, env = "USERGRAPH_MAX_COMPLEXITY", default_value_t = 50_000)]
     pub max_complexity: usize,
 
     /// Serve the GraphQL introspection schema.
@@ -80,6 +80,10 @@ pub struct Config {
     #[arg(global = true, long, env = "USERGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Most operations in one batched GraphQL request (a JSON array of requests).
+    #[arg(global = true, long, env = "USERGRAPH_MAX_BATCH", default_value_t = 10)]
+    pub max_batch: usize,
+
     /// Most fields (aliases included) one GraphQL document may select.
     #[arg(global = true, long, env = "USERGRAPH_MAX_FIELDS", default_value_t = 2_000)]
     pub max_fields: usize,
@@ -91,6 +95,30 @@ pub struct Config {
     /// SQL statements slower than this many milliseconds are logged.
     #[arg(global = true, long, env = "USERGRAPH_SLOW_QUERY_MS", default_value_t = 250)]
     pub slow_query_ms: u64,
+
+    /// SMTP server for outgoing mail: `smtp://user:pass@host:port` (add `?tls=required` for
+    /// STARTTLS) or `smtps://user:pass@host:port` (TLS from the start). When unset, mail is
+    /// written as `.eml` files to the mail directory instead.
+    #[arg(global = true, long, env = "USERGRAPH_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Where mail is written as `.eml` files when no SMTP server is set. Default:
+    /// `<data dir>/mail`.
+    #[arg(global = true, long, env = "USERGRAPH_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+
+    /// Sender of outgoing mail.
+    #[arg(
+        global = true,
+        long,
+        env = "USERGRAPH_MAIL_FROM",
+        default_value = "usergraph <usergraph@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Delivery attempts of one mail before it is given up.
+    #[arg(global = true, long, env = "USERGRAPH_MAIL_MAX_ATTEMPTS", default_value_t = 10)]
+    pub mail_max_attempts: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -133,16 +161,21 @@ impl Config {
             auto_migrate: true,
             jwt_ttl_secs: 86_400,
             max_depth: 12,
-            max_complexity: 20_000,
+            max_complexity: 50_000,
             introspection: true,
             graphiql: true,
             max_body_bytes: 1_048_576,
             request_timeout_secs: 30,
             db_max_connections: 16,
             log_format: LogFormat::Text,
+            max_batch: 10,
             max_fields: 2_000,
             signin_per_minute: 30,
             slow_query_ms: 250,
+            smtp_url: None,
+            mail_dir: None,
+            mail_from: "usergraph <usergraph@localhost>".into(),
+            mail_max_attempts: 10,
         }
     }
 

@@ -5,10 +5,14 @@
 //! tests build on these two only.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod graphql;
+pub mod http;
+pub mod mail;
+pub mod metrics;
 pub mod rest;
 pub mod seed;
 pub mod state;
@@ -68,7 +72,15 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
 /// Connects, migrates (when configured), derives keys and creates the root administrator on an
 /// empty database. Returns the state and, on first start, the root token to show once.
 pub async fn init(cfg: Config) -> anyhow::Result<(AppState, Option<String>)> {
-    let db = connect(&cfg).await?;
+    let mut db = connect(&cfg).await?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let hook = metrics.clone();
+    let slow = Duration::from_millis(cfg.slow_query_ms);
+    db.set_metric_callback(move |info| {
+        if hook.record_statement(info.elapsed, slow) {
+            tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
+        }
+    });
     if cfg.auto_migrate {
         Migrator::up(&db, None).await?;
     }
@@ -82,9 +94,17 @@ pub async fn init(cfg: Config) -> anyhow::Result<(AppState, Option<String>)> {
             db,
             keys: Arc::new(keys),
             cfg: Arc::new(cfg),
+            metrics,
         },
         root,
     ))
+}
+
+async fn metrics_text(State(st): State<HttpState>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.app.metrics.render(&st.app.db),
+    )
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -106,15 +126,19 @@ async fn readyz(State(st): State<HttpState>) -> impl IntoResponse {
 
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
-    let schema = graphql::schema_builder(&state.cfg).data(state.clone()).finish();
+    let limiter = Arc::new(domain::limits::SignInLimiter::new(state.cfg.signin_per_minute));
+    let schema = graphql::schema_builder(&state.cfg)
+        .data(state.clone())
+        .data(limiter)
+        .finish();
     let cfg = state.cfg.clone();
     let http = HttpState {
         app: state,
         schema,
         queries: Arc::new(graphql::cache::QueryCache::new(1024)),
     };
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let metrics = http.app.metrics.clone();
+    let routes = Router::new()
         .route(
             "/graphql",
             get(graphql::handler::graphql).post(graphql::handler::graphql),
@@ -125,14 +149,26 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
         .nest("/api/v4", rest::router())
+        .merge(mail::web::router())
         .fallback(rest::not_found)
-        .with_state(http)
+        .with_state(http);
+    harden(routes, &cfg, metrics)
+}
+
+/// The layers every route gets: request ids, tracing, metrics, panics as JSON 500s, CORS, a
+/// timeout and a body limit. Public so tests can wrap a router of their own the same way.
+pub fn harden(routes: Router, cfg: &Config, metrics: Arc<metrics::Metrics>) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    routes
         .layer(RequestBodyLimitLayer::new(cfg.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(cfg.request_timeout_secs),
         ))
+        .layer(axum::middleware::from_fn(http::catch_panics))
+        .layer(axum::middleware::from_fn_with_state(metrics, http::track))
         .layer(CorsLayer::permissive().expose_headers(rest::pagination::EXPOSED_HEADERS.map(HeaderName::from_static)))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -32,6 +32,31 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// Create an administrator (prints the password when none is given).
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// At least 8 characters; generated and printed when omitted.
+        #[arg(long, env = "USERGRAPH_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Create a personal access token for a user (id or username) and print it.
+    CreateToken {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Comma-separated: api, read_user, sudo (sudo for admins only).
+        #[arg(long, default_value = "api")]
+        scopes: String,
+        /// Last day the token works (YYYY-MM-DD).
+        #[arg(long)]
+        expires_at: Option<chrono::NaiveDate>,
+    },
     /// Fill the database with realistic users (identities, keys, e-mails, tokens, events).
     Seed {
         /// How many users to add.
@@ -90,6 +115,39 @@ async fn main() -> anyhow::Result<()> {
             println!("Seeded {} users ({} rows) in {:.2} s.", s.users, s.rows, s.seconds);
             Ok(())
         }
+        Command::CreateAdmin {
+            username,
+            email,
+            name,
+            password,
+        } => {
+            init_tracing(cli.config.log_format);
+            let (state, _) = usergraph::init(cli.config).await?;
+            let given = password.is_some();
+            let (u, password) = usergraph::cli::create_admin(&state, username, email, name, password).await?;
+            println!("Created administrator {} (id {}).", u.username, u.id);
+            if !given {
+                println!("Password (shown only now): {password}");
+            }
+            Ok(())
+        }
+        Command::CreateToken {
+            user,
+            name,
+            scopes,
+            expires_at,
+        } => {
+            init_tracing(cli.config.log_format);
+            let (state, _) = usergraph::init(cli.config).await?;
+            let scopes = scopes
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            let value = usergraph::cli::create_token(&state, &user, name, scopes, expires_at).await?;
+            println!("{value}");
+            Ok(())
+        }
         Command::Serve => serve(cli.config).await,
     }
 }
@@ -100,6 +158,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let external = cfg.external_url();
     tracing::info!(database = %usergraph::config::redact_url(&cfg.database_url()), "starting");
     let (state, root_token) = usergraph::init(cfg).await?;
+    // Delivers queued mail (SMTP, or .eml files in the mail folder; the log says which).
+    let mail = usergraph::mail::start(&state)?;
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     if let Some(token) = root_token {
@@ -111,9 +171,17 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         );
     }
     tracing::info!(%addr, "listening; GraphQL at /graphql, REST at /api/v4");
-    axum::serve(listener, usergraph::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let db = state.db.clone();
+    axum::serve(
+        listener,
+        usergraph::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    mail.shutdown().await;
+    if let Err(e) = db.close().await {
+        tracing::warn!(error = %e, "closing the database pool");
+    }
     tracing::info!("stopped");
     Ok(())
 }

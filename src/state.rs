@@ -6,10 +6,12 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Keys;
 use crate::config::Config;
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: Arc<Keys>,
     pub cfg: Arc<Config>,
+    pub metrics: Arc<Metrics>,
 }

@@ -2,10 +2,14 @@
 
 mod common;
 
+mod authz_matrix;
 pub mod graphql_account;
 mod graphql_auth;
+mod graphql_http;
 mod graphql_users;
+mod mail;
 mod perf_statements;
+mod process;
 mod rest_account;
 mod rest_users;
 mod schema_sdl;

@@ -91,9 +91,12 @@ async fn keys_for_a_given_user() {
         app.get(&path, None)
             .await
             .assert(401, json!({ "message": "401 Unauthorized" }));
-        app.get(&path, Some(&u.token))
+        let other = app.user("someone").await;
+        app.get(&path, Some(&other.token))
             .await
             .assert(403, json!({ "message": "403 Forbidden" }));
+        // The user themself may use the /users/:id routes too.
+        app.get(&path, Some(&u.token)).await.assert(200, json!([]));
         app.get("/api/v4/users/999999/keys", admin)
             .await
             .assert(404, json!({ "message": "404 User Not Found" }));
@@ -168,7 +171,8 @@ async fn emails() {
             .assert(404, json!({ "message": "404 Email Not Found" }));
         // Admin routes for a given user.
         let upath = format!("/api/v4/users/{}/emails", u.id);
-        app.get(&upath, t)
+        let other = app.user("mails_other").await;
+        app.get(&upath, Some(&other.token))
             .await
             .assert(403, json!({ "message": "403 Forbidden" }));
         let res = app

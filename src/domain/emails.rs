@@ -1,12 +1,15 @@
 //! Secondary e-mail addresses. The `emails` table also holds each user's primary address, so one
-//! unique index makes an address unique across primary and secondary e-mails.
+//! unique index makes an address unique across primary and secondary e-mails. A new address is
+//! unconfirmed (unless an admin skips that) and gets a confirmation mail, queued in the same
+//! transaction; see `account_tokens` for what a confirmed address allows.
 
-use entity::email;
+use entity::{email, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
+use super::account_tokens;
 use super::owner::{Owner, Target};
 use super::page::Window;
 use super::time;
@@ -26,7 +29,7 @@ fn secondary() -> sea_orm::Select<email::Entity> {
 
 /// Adds a secondary address. Order: 401, missing, 403, 404, 400 (format, taken).
 pub async fn add(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     viewer: &Viewer,
     target: &Target,
     input: NewEmail,
@@ -49,6 +52,7 @@ pub async fn add(
     }
     let now = time::now();
     let skip = input.skip_confirmation && viewer.is_admin();
+    let txn = db.begin().await?;
     let res = email::ActiveModel {
         user_id: Set(owner.id()),
         email: Set(addr.clone()),
@@ -58,13 +62,23 @@ pub async fn add(
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await;
-    match res {
-        Ok(m) => Ok(m),
-        Err(e) if is_unique_violation(&e) => Err(AppError::field("email", "has already been taken")),
-        Err(e) => Err(e.into()),
+    let m = match res {
+        Ok(m) => m,
+        Err(e) if is_unique_violation(&e) => return Err(AppError::field("email", "has already been taken")),
+        Err(e) => return Err(e.into()),
+    };
+    if m.confirmed_at.is_none() {
+        let u = user::Entity::find_by_id(owner.id())
+            .one(&txn)
+            .await?
+            .ok_or(AppError::NotFound("User"))?;
+        account_tokens::issue_confirmation(&txn, &u, &m).await?;
     }
+    txn.commit().await?;
+    crate::mail::wake();
+    Ok(m)
 }
 
 pub async fn list(db: &impl ConnectionTrait, owner: &Owner, window: Window) -> AppResult<Vec<email::Model>> {

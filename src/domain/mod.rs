@@ -1,9 +1,11 @@
 //! The rules. One module per aggregate; every validation, permission check and database access
 //! of usergraph lives here, and both fronts (GraphQL and REST) call the same functions.
 
+pub mod account_tokens;
 pub mod activities;
 pub mod emails;
 pub mod events;
+pub mod limits;
 pub mod owner;
 pub mod page;
 pub mod policy;

@@ -32,11 +32,14 @@ impl Owner {
         self.0
     }
 
-    /// 401 anonymous; for another user 403 unless admin, then 404 when there is no such user.
+    /// 401 anonymous; the viewer named by id or username is themself; for another user 403
+    /// unless admin, then 404 when there is no such user.
     pub async fn resolve(db: &impl ConnectionTrait, viewer: &Viewer, target: &Target) -> AppResult<Owner> {
         let me = viewer.user()?;
         match target {
             Target::Me => Ok(Owner(me.id)),
+            Target::User(UserRef::Id(id)) if *id == me.id => Ok(Owner(me.id)),
+            Target::User(UserRef::Username(name)) if name.eq_ignore_ascii_case(&me.username) => Ok(Owner(me.id)),
             Target::User(r) => {
                 policy::require_admin(viewer)?;
                 Ok(Owner(users::get(db, viewer, r).await?.id))

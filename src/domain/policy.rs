@@ -1,7 +1,7 @@
 //! Who may see and do what. One policy for both fronts: GraphQL field guards and REST view
 //! selection ask these functions.
 
-use crate::auth::Viewer;
+use crate::auth::{Credential, Viewer};
 use crate::error::{AppError, AppResult};
 use entity::user;
 
@@ -15,9 +15,15 @@ pub fn can_read_admin_flag(viewer: &Viewer, user_id: i32) -> bool {
     can_read_private(viewer, user_id)
 }
 
-/// May the viewer see the legacy private token of `user_id`?
+/// May the viewer see the legacy private token of `user_id`? Admins (also through sudo, as
+/// GitLab's `GET /user` shows it), and the user themself with a credential that can already do
+/// everything the token can: never a read-only or an impersonation token, which would otherwise
+/// trade up for full access.
 pub fn can_read_private_token(viewer: &Viewer, user_id: i32) -> bool {
-    can_read_private(viewer, user_id)
+    let Some(u) = viewer.user.as_ref() else { return false };
+    u.admin
+        || viewer.sudo_by.is_some()
+        || (u.id == user_id && viewer.scopes.api && viewer.credential != Credential::Impersonation)
 }
 
 /// A signed-in admin, else 401 (anonymous) or 403.

@@ -1,5 +1,7 @@
 //! Signing in with a login (username or primary e-mail) and a password, for a JWT. Failed
-//! passwords are counted in the database; ten in a row lock the account for ten minutes.
+//! passwords are counted in the database; ten in a row lock the account for ten minutes. Users
+//! whose primary address is not confirmed yet are refused (`UNCONFIRMED`), whichever login they
+//! use; see `account_tokens` for what counts as a user's address.
 
 use chrono::Duration;
 use entity::{email, user};
@@ -69,6 +71,12 @@ pub async fn sign_in(db: &DatabaseConnection, keys: &Keys, ttl_secs: i64, input:
     }
     if u.state != "active" {
         return Err(AppError::forbidden("Your account has been blocked."));
+    }
+    if u.confirmed_at.is_none() {
+        return Err(AppError::SignIn {
+            code: "UNCONFIRMED",
+            message: "You have to confirm your email address before continuing.".into(),
+        });
     }
     let mut m: user::ActiveModel = u.clone().into();
     if u.password_expires_at.is_some_and(|t| t <= now) {

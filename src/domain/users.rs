@@ -2,19 +2,21 @@
 //! and unblock. Every rule of the users API lives here.
 
 use chrono::{DateTime, Utc};
-use entity::{email, event, identity, ssh_key, token, user};
+use entity::{account_token, email, event, identity, ssh_key, token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
 };
 
+use super::account_tokens;
 use super::page::Window;
 use super::policy;
 use super::time;
 use super::validate::{Errors, normalize_email};
 use crate::auth::{Keys, Viewer, password, token as tok};
 use crate::error::{AppError, AppResult, is_unique_violation};
+use crate::mail::{self, templates::Template};
 
 /// A user named by id or by username, as GitLab paths and sudo accept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -426,18 +428,25 @@ pub async fn create(
         _ => tok::generate("reset-"),
     };
     let hash = password::hash(password).await?;
-    match insert_user(db, keys, Some(admin.id), &input, hash).await {
-        Ok(u) => Ok(u),
+    match insert_user(db, keys, Some(admin.id), &input, hash, true).await {
+        Ok(u) => {
+            mail::wake();
+            Ok(u)
+        }
         Err(e) => Err(explain_conflict(db, None, a, e).await),
     }
 }
 
+/// Inserts the user with their primary address, identity and legacy token in one transaction.
+/// With `send_mail`, the same transaction queues a confirmation mail (unless confirmation is
+/// skipped) and, for `reset_password`, an "account created" mail with a reset link.
 async fn insert_user(
     db: &DatabaseConnection,
     keys: &Keys,
     created_by: Option<i32>,
     input: &CreateUser,
     password_hash: String,
+    send_mail: bool,
 ) -> Result<user::Model, DbErr> {
     let a = &input.attrs;
     let now = time::now();
@@ -479,7 +488,7 @@ async fn insert_user(
     }
     .insert(&txn)
     .await?;
-    email::ActiveModel {
+    let primary = email::ActiveModel {
         user_id: Set(model.id),
         email_canonical: Set(email_addr.clone()),
         email: Set(email_addr),
@@ -502,6 +511,14 @@ async fn insert_user(
         .await?;
     }
     insert_legacy_token(&txn, keys, model.id, None).await?;
+    if send_mail {
+        if primary.confirmed_at.is_none() {
+            account_tokens::issue_confirmation(&txn, &model, &primary).await?;
+        }
+        if input.reset_password {
+            account_tokens::issue_reset(&txn, &model, &model.email, Template::AccountCreated).await?;
+        }
+    }
     txn.commit().await?;
     Ok(model)
 }
@@ -672,6 +689,10 @@ pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, r: &UserRef) -> Ap
         return Ok(None);
     };
     let txn = db.begin().await?;
+    account_token::Entity::delete_many()
+        .filter(account_token::Column::UserId.eq(u.id))
+        .exec(&txn)
+        .await?;
     token::Entity::delete_many()
         .filter(token::Column::UserId.eq(u.id))
         .exec(&txn)
@@ -753,7 +774,7 @@ pub async fn bootstrap_root(
         reset_password: true,
         skip_confirmation: true,
     };
-    let root = match insert_user(db, keys, None, &input, hash).await {
+    let root = match insert_user(db, keys, None, &input, hash, false).await {
         Ok(u) => u,
         Err(e) if is_unique_violation(&e) => return Ok(None),
         Err(e) => return Err(e.into()),

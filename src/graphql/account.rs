@@ -54,6 +54,7 @@ impl AccountQuery {
 
     /// A user's impersonation tokens, with their values. Admin only.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn impersonation_tokens(
         &self,
         ctx: &Context<'_>,
@@ -88,6 +89,7 @@ impl AccountQuery {
 
     /// Personal access tokens of the caller, or (admins) of `userId`. Values are not shown.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn personal_access_tokens(
         &self,
         ctx: &Context<'_>,
@@ -111,6 +113,7 @@ impl AccountQuery {
     }
 
     /// Users active since `from` (default: six months ago), oldest activity first. Admin only.
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn user_activities(
         &self,
         ctx: &Context<'_>,

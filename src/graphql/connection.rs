@@ -99,6 +99,15 @@ impl Relay {
     }
 }
 
+/// Complexity of a connection field: the page size times what one item costs.
+pub fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
+    let n = first
+        .or(last)
+        .unwrap_or(crate::domain::page::DEFAULT_SIZE as i32)
+        .clamp(0, 100) as usize;
+    n.max(1).saturating_mul(child)
+}
+
 /// The `totalCount` of a connection. Fields that count in the database do so only when the
 /// query selects `totalCount` (see [`wants_total`]).
 #[derive(SimpleObject, Clone, Copy, Debug, Default)]

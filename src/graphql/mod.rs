@@ -9,6 +9,7 @@ pub mod driver;
 pub mod guards;
 pub mod handler;
 pub mod loaders;
+pub mod mail;
 pub mod mutation;
 pub mod query;
 pub mod scalars;

@@ -3,15 +3,24 @@
 use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use std::sync::Arc;
+
 use super::context::CtxExt;
+use super::handler::ClientAddr;
 use super::query::parse_id;
 use super::types::user::User;
+use crate::domain::limits::SignInLimiter;
 use crate::domain::sessions::{self, SignIn};
 use crate::domain::users::{self, CreateUser, UserAttrs, UserRef};
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(UserMutation, SessionMutation, super::account::AccountMutation);
+pub struct Mutation(
+    UserMutation,
+    SessionMutation,
+    super::account::AccountMutation,
+    super::mail::MailMutation,
+);
 
 /// Attributes of a new user.
 #[derive(InputObject)]
@@ -265,6 +274,8 @@ impl SessionMutation {
     /// Signs in with a username or e-mail and a password; returns a JWT.
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<SignInPayload> {
         let st = ctx.state()?;
+        let client = ctx.data::<ClientAddr>().map(|c| c.0).unwrap_or(None);
+        ctx.data::<Arc<SignInLimiter>>()?.check(client)?;
         let s = sessions::sign_in(
             &st.db,
             &st.keys,

@@ -152,6 +152,7 @@ impl UserQuery {
 
     /// Users, as a Relay connection. Anonymous callers must filter by username.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,

@@ -2,9 +2,9 @@
 //! test and backend. SQLite always; PostgreSQL and MariaDB when their URLs are set.
 
 pub mod db;
+pub mod smtp;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::{Method, StatusCode};
 use sea_orm::DatabaseConnection;
@@ -22,8 +22,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub root_token: String,
-    /// SQL statements the server has run (a counting hook on its connection).
-    pub statements: Arc<AtomicUsize>,
     pub _db: TestDb,
     server: tokio::task::JoinHandle<()>,
 }
@@ -106,16 +104,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         cfg.external_url = Some(format!("http://{addr}"));
         tweak(&mut cfg);
-        let (mut state, created) = usergraph::init(cfg).await.expect("init");
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        let trace = std::env::var("USERGRAPH_TEST_TRACE_SQL").is_ok();
-        state.db.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::SeqCst);
-            if trace {
-                eprintln!("sql: {}", info.statement.sql.chars().take(160).collect::<String>());
-            }
-        });
+        let (state, created) = usergraph::init(cfg).await.expect("init");
         assert_eq!(
             created.as_deref(),
             Some(root_token.as_str()),
@@ -123,7 +112,12 @@ impl TestApp {
         );
         let router = usergraph::app(state.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve");
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .expect("serve");
         });
         TestApp {
             backend,
@@ -131,7 +125,6 @@ impl TestApp {
             client: reqwest::Client::new(),
             state,
             root_token,
-            statements,
             _db: db,
             server,
         }
@@ -139,9 +132,9 @@ impl TestApp {
 
     /// Statements run by `f`'s requests.
     pub async fn count_statements<F: std::future::Future<Output = Res>>(&self, f: F) -> (Res, usize) {
-        let before = self.statements.load(Ordering::SeqCst);
+        let before = self.state.metrics.statements();
         let res = f.await;
-        (res, self.statements.load(Ordering::SeqCst) - before)
+        (res, (self.state.metrics.statements() - before) as usize)
     }
 
     pub fn db(&self) -> &DatabaseConnection {

@@ -241,6 +241,7 @@ impl User {
     }
 
     /// The user's SSH keys, oldest first. Private.
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn keys(
         &self,
         ctx: &Context<'_>,
@@ -263,6 +264,7 @@ impl User {
     }
 
     /// The user's secondary e-mail addresses, oldest first. Private.
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn emails(
         &self,
         ctx: &Context<'_>,
@@ -286,6 +288,7 @@ impl User {
 
     /// The user's contribution events, newest first unless `sort: ASC`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -335,6 +338,7 @@ impl User {
     }
 
     /// The user's personal access tokens (values are never shown again). Private.
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn personal_access_tokens(
         &self,
         ctx: &Context<'_>,
@@ -354,6 +358,7 @@ impl User {
     }
 
     /// The user's impersonation tokens, with their values. Admin only.
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn impersonation_tokens(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,201 @@
+//! Prometheus metrics, kept in the process: HTTP requests by route, method and status, latency
+//! histograms by route, GraphQL operations by name, errors by code, SQL statements (slow ones are
+//! logged), and database pool use. `GET /metrics` renders them in the text format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+    operations: Mutex<BTreeMap<(String, String), u64>>,
+    errors: Mutex<BTreeMap<String, u64>>,
+    statements: AtomicU64,
+    slow_statements: AtomicU64,
+    statement_seconds_micros: AtomicU64,
+}
+
+fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
+    *map.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+impl Metrics {
+    pub fn record_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        bump(&self.requests, (route.to_string(), method.to_string(), status));
+        let secs = elapsed.as_secs_f64();
+        let mut lat = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        let h = lat.entry(route.to_string()).or_default();
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += secs;
+        h.count += 1;
+    }
+
+    /// One GraphQL operation, by its name (`anonymous` when unnamed) and kind.
+    pub fn record_operation(&self, name: Option<&str>, kind: &str) {
+        let name = name.filter(|n| n.len() <= 100).unwrap_or("anonymous");
+        bump(&self.operations, (name.to_string(), kind.to_string()));
+    }
+
+    /// One error, by its code (`extensions.code`, or the REST status).
+    pub fn record_error(&self, code: &str) {
+        bump(&self.errors, code.to_string());
+    }
+
+    /// One SQL statement; returns true when it was slow.
+    pub fn record_statement(&self, elapsed: Duration, slow: Duration) -> bool {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.statement_seconds_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        let is_slow = elapsed >= slow;
+        if is_slow {
+            self.slow_statements.fetch_add(1, Ordering::Relaxed);
+        }
+        is_slow
+    }
+
+    /// SQL statements run so far by this process.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    pub fn render(&self, db: &DatabaseConnection) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP usergraph_http_requests_total HTTP requests by route, method and status."
+        );
+        let _ = writeln!(out, "# TYPE usergraph_http_requests_total counter");
+        for ((route, method, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let _ = writeln!(
+                out,
+                "usergraph_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
+                escape(route),
+                escape(method)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP usergraph_http_request_duration_seconds HTTP request latency by route."
+        );
+        let _ = writeln!(out, "# TYPE usergraph_http_request_duration_seconds histogram");
+        for (route, h) in self.latency.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let r = escape(route);
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "usergraph_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{le}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "usergraph_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "usergraph_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "usergraph_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                h.count
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP usergraph_graphql_operations_total GraphQL operations by name and kind."
+        );
+        let _ = writeln!(out, "# TYPE usergraph_graphql_operations_total counter");
+        for ((name, kind), n) in self.operations.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let _ = writeln!(
+                out,
+                "usergraph_graphql_operations_total{{operation=\"{}\",kind=\"{kind}\"}} {n}",
+                escape(name)
+            );
+        }
+        let _ = writeln!(out, "# HELP usergraph_errors_total Errors returned, by code.");
+        let _ = writeln!(out, "# TYPE usergraph_errors_total counter");
+        for (code, n) in self.errors.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let _ = writeln!(out, "usergraph_errors_total{{code=\"{}\"}} {n}", escape(code));
+        }
+        let _ = writeln!(out, "# HELP usergraph_db_statements_total SQL statements run.");
+        let _ = writeln!(out, "# TYPE usergraph_db_statements_total counter");
+        let _ = writeln!(
+            out,
+            "usergraph_db_statements_total {}",
+            self.statements.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP usergraph_db_slow_statements_total SQL statements slower than the slow-query threshold."
+        );
+        let _ = writeln!(out, "# TYPE usergraph_db_slow_statements_total counter");
+        let _ = writeln!(
+            out,
+            "usergraph_db_slow_statements_total {}",
+            self.slow_statements.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP usergraph_db_statement_seconds_total Time spent in SQL statements."
+        );
+        let _ = writeln!(out, "# TYPE usergraph_db_statement_seconds_total counter");
+        let micros = self.statement_seconds_micros.load(Ordering::Relaxed);
+        let _ = writeln!(out, "usergraph_db_statement_seconds_total {}", micros as f64 / 1e6);
+        let (size, idle) = pool_use(db);
+        let _ = writeln!(out, "# HELP usergraph_db_pool_connections Open database connections.");
+        let _ = writeln!(out, "# TYPE usergraph_db_pool_connections gauge");
+        let _ = writeln!(out, "usergraph_db_pool_connections {size}");
+        let _ = writeln!(
+            out,
+            "# HELP usergraph_db_pool_idle_connections Idle database connections."
+        );
+        let _ = writeln!(out, "# TYPE usergraph_db_pool_idle_connections gauge");
+        let _ = writeln!(out, "usergraph_db_pool_idle_connections {idle}");
+        out
+    }
+}
+
+/// (open, idle) connections of the pool.
+fn pool_use(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let p = db.get_postgres_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        sea_orm::DatabaseBackend::MySql => {
+            let p = db.get_mysql_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        _ => {
+            let p = db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle())
+        }
+    }
+}
