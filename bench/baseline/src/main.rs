@@ -64,6 +64,13 @@ const REST_USER: Sql = sql!(
      organization, projects_limit, can_create_group, external, two_factor_enabled, color_scheme_id, created_at, \
      confirmed_at, last_sign_in_at, current_sign_in_at, last_activity_on FROM users WHERE id = ?"
 );
+// Authentication: the caller's token, by its SHA-256 digest, with its user (as usergraph stores it).
+const AUTH: Sql = sql!(
+    "SELECT u.id FROM tokens t JOIN users u ON u.id = t.user_id \
+     WHERE t.token_digest = $1 AND t.revoked = false AND u.state = 'active'",
+    "SELECT u.id FROM tokens t JOIN users u ON u.id = t.user_id \
+     WHERE t.token_digest = ? AND t.revoked = 0 AND u.state = 'active'"
+);
 const USERS_COUNT: Sql = sql!("SELECT COUNT(*) FROM users", "SELECT COUNT(*) FROM users");
 
 // Children of a set of users (PostgreSQL: an array; SQLite: a JSON array) or of one user.
@@ -651,6 +658,29 @@ fn parse_args() -> Args {
     }
 }
 
+/// Every request must carry a valid token (`PRIVATE-TOKEN` or `Authorization: Bearer`), looked
+/// up by digest in one statement — the least a server that authenticates can do.
+async fn authenticate(State(app): Shared, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let headers = req.headers();
+    let token = headers
+        .get("private-token")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")))
+        .map(str::to_string);
+    let unauthorized = || (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "message": "401 Unauthorized" }))).into_response();
+    let Some(token) = token else { return unauthorized() };
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+    let found = match &app.db {
+        Db::Pg(p) => sqlx::query(AUTH.pg).bind(&digest).fetch_optional(p).await.map(|r| r.is_some()),
+        Db::Lite(p) => sqlx::query(AUTH.lite).bind(&digest).fetch_optional(p).await.map(|r| r.is_some()),
+    };
+    match found {
+        Ok(true) => next.run(req).await,
+        Ok(false) => unauthorized(),
+        Err(e) => internal(e),
+    }
+}
+
 async fn shutdown() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -678,6 +708,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/graphql", post(graphql))
         .route("/api/v4/users", get(rest_users))
         .route("/api/v4/users/{id}", get(rest_user))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), authenticate))
         .with_state(app);
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     eprintln!("usergraph-baseline listening on {}", listener.local_addr()?);
