@@ -13,6 +13,8 @@ pub mod graphql;
 pub mod http;
 pub mod mail;
 pub mod metrics;
+#[cfg(test)]
+mod prop_tests;
 pub mod rest;
 pub mod seed;
 pub mod state;
