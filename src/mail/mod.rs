@@ -84,6 +84,12 @@ impl SmtpMailer {
             .map_err(|e| anyhow::anyhow!("USERGRAPH_SMTP_URL {}: {e}", redact_url(url)))?
             .timeout(Some(SMTP_TIMEOUT))
             .build();
+        let plain = url.starts_with("smtp://") && !url.contains("tls=");
+        if plain && redact_url(url) != url {
+            tracing::warn!(
+                "USERGRAPH_SMTP_URL sends the SMTP password unencrypted; add ?tls=required (STARTTLS) or use smtps://"
+            );
+        }
         Ok(SmtpMailer {
             transport,
             shown: redact_url(url),
