@@ -68,7 +68,7 @@ proptest! {
     }
 
     #[test]
-    fn pagination_stays_in_bounds(page in ".{0,12}", per in ".{0,12}") {
+    fn pagination_stays_in_bounds(page in prop_oneof![".{0,12}", any::<i64>().prop_map(|n| n.to_string())], per in prop_oneof![".{0,12}", any::<i64>().prop_map(|n| n.to_string())]) {
         let mut query = String::from("page=");
         query.push_str(&form_urlencoded::byte_serialize(page.as_bytes()).collect::<String>());
         query.push_str("&per_page=");
@@ -76,6 +76,7 @@ proptest! {
         if let Ok(p) = Page::from_params(&Params::from_query(Some(&query))) {
             prop_assert!(p.page >= 1);
             prop_assert!((1..=MAX_SIZE).contains(&p.per_page));
+            prop_assert!(p.window().offset <= crate::domain::page::MAX_OFFSET);
         }
     }
 
@@ -89,6 +90,7 @@ proptest! {
     ) {
         if let Ok(w) = Window::from_relay(first, after, last, before, total) {
             prop_assert!(w.limit <= MAX_SIZE.max(crate::domain::page::DEFAULT_SIZE));
+            prop_assert!(w.offset <= crate::domain::page::MAX_OFFSET, "offsets must fit every backend");
         }
     }
 

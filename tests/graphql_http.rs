@@ -284,3 +284,23 @@ async fn a_panicking_handler_is_a_json_500_with_a_request_id() {
     // The server is still there.
     assert_eq!(reqwest::get(format!("http://{addr}/boom")).await.unwrap().status(), 500);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_introspection_is_not_held_to_the_depth_limit() {
+    let app = TestApp::start_with(Backend::Sqlite, |c| c.max_depth = 4).await;
+    let type_ref = "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } }";
+    let q = format!(
+        "{{ __schema {{ queryType {{ name }} types {{ name fields {{ name args {{ name type {{ {type_ref} }} }} type {{ {type_ref} }} }} }} }} }}"
+    );
+    let res = app.gql(None, &q, json!({})).await;
+    assert_eq!(res.data()["__schema"]["queryType"]["name"], "Query");
+    // The data graph is still held to it.
+    let res = app
+        .gql(
+            Some(app.admin()),
+            "{ currentUser { events { nodes { author { events { nodes { id } } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!((res.status.as_u16(), res.code()), (400, "BAD_USER_INPUT".into()));
+}

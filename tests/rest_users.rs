@@ -590,3 +590,34 @@ async fn unknown_routes_and_methods() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_names_every_route() {
+    let app = TestApp::start(crate::common::Backend::Sqlite).await;
+    let res = app.get("/api/v4/openapi.json", None).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body["openapi"], "3.0.3");
+    let paths: Vec<&str> = res.body["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let router = include_str!("../src/rest/mod.rs");
+    for line in router.lines().filter(|l| l.trim_start().starts_with(".route(\"/")) {
+        let route = line.split('"').nth(1).unwrap();
+        if route == "/openapi.json" {
+            continue;
+        }
+        assert!(paths.contains(&route), "{route} is not in openapi.json");
+    }
+    // Every operation declares its statuses, and every path parameter is declared.
+    for (path, ops) in res.body["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path}"
+            );
+        }
+    }
+}

@@ -5,6 +5,8 @@ use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_SIZE: u64 = 20;
 pub const MAX_SIZE: u64 = 100;
+/// No list is this long; offsets beyond it are clamped (every backend binds a signed integer).
+pub const MAX_OFFSET: u64 = 1 << 40;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Window {
@@ -22,7 +24,7 @@ impl Window {
         };
         let page = page.filter(|p| *p > 0).unwrap_or(1) as u64;
         Window {
-            offset: (page - 1).saturating_mul(per),
+            offset: (page - 1).saturating_mul(per).min(MAX_OFFSET),
             limit: per,
         }
     }
@@ -49,8 +51,11 @@ impl Window {
         };
         let first = check("first", first)?;
         let last = check("last", last)?;
-        let start = after.map(|a| a + 1).unwrap_or(0);
-        let mut end = before.or(total).unwrap_or(u64::MAX);
+        let start = after.map(|a| a.saturating_add(1)).unwrap_or(0).min(MAX_OFFSET);
+        let mut end = before
+            .or(total)
+            .unwrap_or(u64::MAX)
+            .min(MAX_OFFSET.saturating_add(MAX_SIZE));
         if end < start {
             end = start;
         }
@@ -63,7 +68,7 @@ impl Window {
                 }
             }
             (None, Some(l)) => {
-                if end == u64::MAX {
+                if before.is_none() && total.is_none() {
                     return Err(AppError::field("last", "needs `before` or a known total"));
                 }
                 let l = l.min(end - start);
@@ -85,6 +90,7 @@ mod tests {
         assert_eq!(Window::from_page(Some(3), Some(10)), Window { offset: 20, limit: 10 });
         assert_eq!(Window::from_page(Some(0), Some(1000)), Window { offset: 0, limit: 100 });
         assert_eq!(Window::from_page(Some(-4), Some(0)), Window { offset: 0, limit: 20 });
+        assert_eq!(Window::from_page(Some(i64::MAX), Some(100)).offset, MAX_OFFSET);
     }
 
     #[test]
@@ -99,5 +105,6 @@ mod tests {
         assert!(Window::from_relay(Some(101), None, None, None, None).is_err());
         assert!(Window::from_relay(Some(-1), None, None, None, None).is_err());
         assert!(Window::from_relay(None, None, Some(2), None, None).is_err());
+        assert!(w(Some(5), Some(u64::MAX), None, None, None).offset <= MAX_OFFSET);
     }
 }

@@ -110,7 +110,7 @@ impl Errors {
     pub fn email(&mut self, field: &str, v: &str) {
         if v.is_empty() {
             self.add(field, "can't be blank");
-        } else if !EMAIL_RE.is_match(v) {
+        } else if !EMAIL_RE.is_match(v) || v.chars().any(char::is_control) {
             self.add(field, "is invalid");
         } else if v.chars().count() > 255 {
             self.add(field, "is too long (maximum is 255 characters)");
@@ -190,6 +190,8 @@ mod tests {
         let mut e = Errors::default();
         e.email("email", "invalid email");
         e.email("email", "a@b");
+        e.email("control", "a\u{0}b@example.com");
+        assert_eq!(e.0["control"], vec!["is invalid"]);
         e.password("short");
         e.projects_limit(-1);
         assert_eq!(e.0["email"], vec!["is invalid"]);

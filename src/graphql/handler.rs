@@ -113,6 +113,42 @@ fn field_count(doc: &ExecutableDocument) -> usize {
     ops + frags
 }
 
+/// How deep the selections nest, fragments expanded, not counting introspection (`__schema`,
+/// `__type`): clients must be able to introspect however deep their tooling's query goes, while
+/// the data graph (user -> events -> author -> ...) is what the limit protects.
+fn depth(doc: &ExecutableDocument) -> usize {
+    fn walk(doc: &ExecutableDocument, set: &SelectionSet, seen: &mut Vec<String>) -> usize {
+        set.items
+            .iter()
+            .map(|s| match &s.node {
+                Selection::Field(f) if f.node.name.node.starts_with("__") => 0,
+                Selection::Field(f) => 1 + walk(doc, &f.node.selection_set.node, seen),
+                Selection::InlineFragment(f) => walk(doc, &f.node.selection_set.node, seen),
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.to_string();
+                    // A cycle is a validation error reported later; here it just stops.
+                    if seen.contains(&name) {
+                        return 0;
+                    }
+                    let Some(frag) = doc.fragments.get(&spread.node.fragment_name.node) else {
+                        return 0;
+                    };
+                    seen.push(name);
+                    let d = walk(doc, &frag.node.selection_set.node, seen);
+                    seen.pop();
+                    d
+                }
+            })
+            .max()
+            .unwrap_or(0)
+    }
+    doc.operations
+        .iter()
+        .map(|(_, op)| walk(doc, &op.node.selection_set.node, &mut Vec::new()))
+        .max()
+        .unwrap_or(0)
+}
+
 /// Checks one request before it runs; gives the response to send instead when it must not.
 fn admit(
     st: &HttpState,
@@ -128,6 +164,12 @@ fn admit(
         // A syntax error: the executor reports it in the standard shape.
         return Ok(());
     };
+    if depth(&doc) > st.app.cfg.max_depth {
+        return Err((
+            AppError::BadParams("Query is nested too deep.".into()),
+            StatusCode::BAD_REQUEST,
+        ));
+    }
     let limit = st.app.cfg.max_fields;
     if field_count(&doc) > limit {
         return Err((
@@ -277,6 +319,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(field_count(&doc), 2 + 3 + 3);
+    }
+
+    #[test]
+    fn depth_skips_introspection_and_expands_fragments() {
+        let d = |q: &str| depth(&async_graphql::parser::parse_query(q).unwrap());
+        assert_eq!(d("{ a { b { c } } }"), 3);
+        assert_eq!(
+            d("{ __schema { types { fields { type { ofType { ofType { name } } } } } } a }"),
+            1
+        );
+        assert_eq!(d("{ a { ...F } } fragment F on T { b { c } }"), 3);
+        assert_eq!(d("{ a { ...F } } fragment F on T { b { ...F } }"), 2);
     }
 
     #[test]

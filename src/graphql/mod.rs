@@ -23,10 +23,10 @@ pub use query::Query;
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// The schema with its limits, without data and without I/O.
+/// The schema with its limits, without data and without I/O. (The depth limit is checked by the
+/// handler, which leaves introspection out of it.)
 pub fn schema_builder(cfg: &Config) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let mut b = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(cfg.max_depth)
         .limit_complexity(cfg.max_complexity)
         .limit_recursive_depth(32);
     if !cfg.introspection {

@@ -59,8 +59,16 @@ pub fn router() -> Router<HttpState> {
             get(account::my_email).delete(account::delete_my_email),
         )
         .route("/user/activities", get(account::activities))
+        .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// The OpenAPI 3 document of this router (kept beside it; a test checks it names every route).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 /// Unknown routes answer GitLab's JSON 404, never HTML.

@@ -41,10 +41,7 @@ impl Page {
     }
 
     pub fn window(&self) -> Window {
-        Window {
-            offset: (self.page - 1).saturating_mul(self.per_page),
-            limit: self.per_page,
-        }
+        Window::from_page(Some(self.page.min(i64::MAX as u64) as i64), Some(self.per_page as i64))
     }
 }
 
