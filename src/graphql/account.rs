@@ -33,7 +33,7 @@ pub struct AccountQuery;
 #[Object]
 impl AccountQuery {
     /// One SSH key, for its owner or an admin; null otherwise.
-    async fn ssh_key(&self, ctx: &Context<'_>, id: ID) -> Result<Option<SshKey>> {
+    async fn ssh_key(&self, ctx: &Context<'_>, #[graphql(desc = "The key's id.")] id: ID) -> Result<Option<SshKey>> {
         let id = parse_id("id", &id)?;
         match ssh_keys::find(&ctx.state()?.db, ctx.viewer()?, id).await {
             Ok(k) => Ok(Some(SshKey(k))),
@@ -43,7 +43,7 @@ impl AccountQuery {
     }
 
     /// One secondary e-mail, for its owner or an admin; null otherwise.
-    async fn email(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Email>> {
+    async fn email(&self, ctx: &Context<'_>, #[graphql(desc = "The address's id.")] id: ID) -> Result<Option<Email>> {
         let id = parse_id("id", &id)?;
         match emails::find(&ctx.state()?.db, ctx.viewer()?, id).await {
             Ok(e) => Ok(Some(Email(e))),
@@ -58,12 +58,12 @@ impl AccountQuery {
     async fn impersonation_tokens(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
-        state: Option<TokenState>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "The user\'s id.")] user_id: ID,
+        #[graphql(desc = "Which tokens: all (default), active or inactive.")] state: Option<TokenState>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Counting<AccessToken>> {
         let st = ctx.state()?;
         let t = Target::User(UserRef::Id(parse_id("userId", &user_id)?));
@@ -79,7 +79,12 @@ impl AccountQuery {
     }
 
     /// One impersonation token of a user, with its value. Admin only.
-    async fn impersonation_token(&self, ctx: &Context<'_>, user_id: ID, id: ID) -> Result<AccessToken> {
+    async fn impersonation_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's id.")] user_id: ID,
+        #[graphql(desc = "The token's id.")] id: ID,
+    ) -> Result<AccessToken> {
         let st = ctx.state()?;
         let t = Target::User(UserRef::Id(parse_id("userId", &user_id)?));
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
@@ -93,12 +98,12 @@ impl AccountQuery {
     async fn personal_access_tokens(
         &self,
         ctx: &Context<'_>,
-        user_id: Option<ID>,
-        state: Option<TokenState>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Another user\'s id (admins only); the caller when omitted.")] user_id: Option<ID>,
+        #[graphql(desc = "Which tokens: all (default), active or inactive.")] state: Option<TokenState>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Counting<AccessToken>> {
         let st = ctx.state()?;
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Personal, &target(&user_id)?).await?;
@@ -117,11 +122,11 @@ impl AccountQuery {
     async fn user_activities(
         &self,
         ctx: &Context<'_>,
-        from: Option<Date>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "First day to include (default: six months ago).")] from: Option<Date>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Counting<UserActivity>> {
         let st = ctx.state()?;
         let q = ActivityQuery::new(ctx.viewer()?, from.map(|d| d.0))?;
@@ -298,7 +303,11 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Adds an SSH key for the caller, or (admins) for `userId`.
-    async fn add_ssh_key(&self, ctx: &Context<'_>, input: AddSshKeyInput) -> Result<AddSshKeyPayload> {
+    async fn add_ssh_key(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: AddSshKeyInput,
+    ) -> Result<AddSshKeyPayload> {
         let st = ctx.state()?;
         let new = NewKey {
             title: Some(input.title),
@@ -311,7 +320,11 @@ impl AccountMutation {
 
     /// Deletes an SSH key. Deleting one's own key that is already gone is not an error; an admin
     /// naming `userId` gets NOT_FOUND for a missing user or key.
-    async fn delete_ssh_key(&self, ctx: &Context<'_>, input: DeleteSshKeyInput) -> Result<DeleteSshKeyPayload> {
+    async fn delete_ssh_key(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: DeleteSshKeyInput,
+    ) -> Result<DeleteSshKeyPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let k = ssh_keys::delete(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
@@ -319,7 +332,11 @@ impl AccountMutation {
     }
 
     /// Adds a secondary e-mail for the caller, or (admins) for `userId`.
-    async fn add_email(&self, ctx: &Context<'_>, input: AddEmailInput) -> Result<AddEmailPayload> {
+    async fn add_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: AddEmailInput,
+    ) -> Result<AddEmailPayload> {
         let st = ctx.state()?;
         let new = NewEmail {
             email: Some(input.email),
@@ -330,7 +347,11 @@ impl AccountMutation {
     }
 
     /// Deletes a secondary e-mail, with the same rules as `deleteSshKey`.
-    async fn delete_email(&self, ctx: &Context<'_>, input: DeleteEmailInput) -> Result<DeleteEmailPayload> {
+    async fn delete_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: DeleteEmailInput,
+    ) -> Result<DeleteEmailPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let e = emails::delete(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
@@ -341,7 +362,7 @@ impl AccountMutation {
     async fn create_impersonation_token(
         &self,
         ctx: &Context<'_>,
-        input: CreateImpersonationTokenInput,
+        #[graphql(desc = "What to do.")] input: CreateImpersonationTokenInput,
     ) -> Result<AccessTokenPayload> {
         let st = ctx.state()?;
         let t = Target::User(UserRef::Id(parse_id("userId", &input.user_id)?));
@@ -363,7 +384,7 @@ impl AccountMutation {
     async fn revoke_impersonation_token(
         &self,
         ctx: &Context<'_>,
-        input: RevokeImpersonationTokenInput,
+        #[graphql(desc = "What to do.")] input: RevokeImpersonationTokenInput,
     ) -> Result<AccessTokenPayload> {
         let st = ctx.state()?;
         let t = Target::User(UserRef::Id(parse_id("userId", &input.user_id)?));
@@ -379,7 +400,7 @@ impl AccountMutation {
     async fn create_personal_access_token(
         &self,
         ctx: &Context<'_>,
-        input: CreatePersonalAccessTokenInput,
+        #[graphql(desc = "What to do.")] input: CreatePersonalAccessTokenInput,
     ) -> Result<AccessTokenPayload> {
         let st = ctx.state()?;
         let new = NewToken {
@@ -408,7 +429,7 @@ impl AccountMutation {
     async fn revoke_personal_access_token(
         &self,
         ctx: &Context<'_>,
-        input: RevokePersonalAccessTokenInput,
+        #[graphql(desc = "What to do.")] input: RevokePersonalAccessTokenInput,
     ) -> Result<AccessTokenPayload> {
         let st = ctx.state()?;
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Personal, &target(&input.user_id)?).await?;
@@ -419,7 +440,11 @@ impl AccountMutation {
     }
 
     /// Ingests a contribution event from an external source. Admin only.
-    async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> Result<CreateEventPayload> {
+    async fn create_event(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: CreateEventInput,
+    ) -> Result<CreateEventPayload> {
         let st = ctx.state()?;
         let new = NewEvent {
             author: Some(UserRef::Id(parse_id("authorId", &input.author_id)?)),

@@ -1,7 +1,9 @@
 //! Relay connections over the domain's offset windows, shared by every list field.
 
-use async_graphql::connection::{Connection, CursorType, Edge};
-use async_graphql::{Context, ObjectType, OutputType, SimpleObject};
+use std::borrow::Cow;
+
+use async_graphql::connection::{CursorType, PageInfo};
+use async_graphql::{Context, Object, OutputType, TypeName};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
@@ -77,26 +79,6 @@ impl Relay {
         let before = Self::decode("before", &self.before)?;
         Window::from_relay(self.first, after, self.last, before, total)
     }
-
-    /// Builds the connection from rows fetched with `limit + 1` (the extra row tells whether a
-    /// next page exists).
-    pub fn connection<N: OutputType, E: ObjectType>(
-        &self,
-        window: Window,
-        mut rows: Vec<N>,
-        extra: E,
-    ) -> Connection<OffsetCursor, N, E> {
-        let more = rows.len() as u64 > window.limit;
-        rows.truncate(window.limit as usize);
-        let has_next = more || self.before.is_some();
-        let mut c = Connection::with_additional_fields(window.offset > 0, has_next, extra);
-        c.edges.extend(
-            rows.into_iter()
-                .enumerate()
-                .map(|(i, n)| Edge::new(OffsetCursor(window.offset + i as u64), n)),
-        );
-        c
-    }
 }
 
 /// Complexity of a connection field: the page size times what one item costs.
@@ -108,16 +90,79 @@ pub fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> u
     n.max(1).saturating_mul(child)
 }
 
-/// The `totalCount` of a connection. Fields that count in the database do so only when the
-/// query selects `totalCount` (see [`wants_total`]).
-#[derive(SimpleObject, Clone, Copy, Debug, Default)]
-pub struct Counted {
-    /// Number of items in the whole list.
-    pub total_count: u64,
+/// One page of a list, as a Relay connection with `totalCount`. Our own type rather than
+/// async-graphql's, so that connections carry descriptions like every other type.
+pub struct Page<N: OutputType> {
+    edges: Vec<PageEdge<N>>,
+    has_previous_page: bool,
+    has_next_page: bool,
+    total_count: u64,
+}
+
+/// An item of a page with its cursor.
+pub struct PageEdge<N: OutputType> {
+    cursor: OffsetCursor,
+    node: N,
+}
+
+impl<N: OutputType> TypeName for Page<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Connection", N::type_name()).into()
+    }
+}
+
+impl<N: OutputType> TypeName for PageEdge<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Edge", N::type_name()).into()
+    }
+}
+
+/// A page of a list: its items (as `nodes`, or as `edges` with cursors), where it stands in the
+/// list (`pageInfo`), and how long the whole list is (`totalCount`).
+#[Object(name_type)]
+impl<N: OutputType> Page<N> {
+    /// Information to aid in pagination.
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            start_cursor: self.edges.first().map(|e| e.cursor.encode_cursor()),
+            end_cursor: self.edges.last().map(|e| e.cursor.encode_cursor()),
+        }
+    }
+
+    /// The items of this page with their cursors.
+    async fn edges(&self) -> &[PageEdge<N>] {
+        &self.edges
+    }
+
+    /// The items of this page.
+    async fn nodes(&self) -> Vec<&N> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Number of items in the whole list (counted only when asked for).
+    async fn total_count(&self) -> u64 {
+        self.total_count
+    }
+}
+
+/// An item of a page with the cursor that points at it.
+#[Object(name_type)]
+impl<N: OutputType> PageEdge<N> {
+    /// Pass it as `after` or `before` to page from here.
+    async fn cursor(&self) -> String {
+        self.cursor.encode_cursor()
+    }
+
+    /// The item.
+    async fn node(&self) -> &N {
+        &self.node
+    }
 }
 
 /// A connection with `totalCount`.
-pub type Counting<N> = Connection<OffsetCursor, N, Counted>;
+pub type Counting<N> = Page<N>;
 
 /// Does the current connection field select `totalCount`?
 pub fn wants_total(ctx: &Context<'_>) -> bool {
@@ -125,8 +170,28 @@ pub fn wants_total(ctx: &Context<'_>) -> bool {
 }
 
 impl Relay {
+    /// Builds the page from rows fetched with `limit + 1` (the extra row tells whether a next
+    /// page exists).
+    pub fn connection<N: OutputType>(&self, window: Window, mut rows: Vec<N>, total: Option<u64>) -> Page<N> {
+        let more = rows.len() as u64 > window.limit;
+        rows.truncate(window.limit as usize);
+        Page {
+            has_previous_page: window.offset > 0,
+            has_next_page: more || self.before.is_some(),
+            total_count: total.unwrap_or_default(),
+            edges: rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, node)| PageEdge {
+                    cursor: OffsetCursor(window.offset + i as u64),
+                    node,
+                })
+                .collect(),
+        }
+    }
+
     /// Pages a list already in memory (a user's keys or e-mails, loaded in one batch).
-    pub fn slice<N: OutputType>(&self, rows: Vec<N>) -> AppResult<Counting<N>> {
+    pub fn slice<N: OutputType>(&self, rows: Vec<N>) -> AppResult<Page<N>> {
         let total = rows.len() as u64;
         let window = self.window(Some(total))?;
         let page: Vec<N> = rows
@@ -134,12 +199,12 @@ impl Relay {
             .skip(window.offset as usize)
             .take(window.limit as usize + 1)
             .collect();
-        Ok(self.connection(window, page, Counted { total_count: total }))
+        Ok(self.connection(window, page, Some(total)))
     }
 
     /// Pages a list in the database: `fetch` gets a window (with one extra row), `count` runs
     /// only when `totalCount` is selected or the window needs it.
-    pub async fn query<N, F, FFut, C, CFut>(&self, ctx: &Context<'_>, fetch: F, count: C) -> AppResult<Counting<N>>
+    pub async fn query<N, F, FFut, C, CFut>(&self, ctx: &Context<'_>, fetch: F, count: C) -> AppResult<Page<N>>
     where
         N: OutputType,
         F: FnOnce(Window) -> FFut,
@@ -158,13 +223,7 @@ impl Relay {
             limit: window.limit + 1,
         })
         .await?;
-        Ok(self.connection(
-            window,
-            rows,
-            Counted {
-                total_count: total.unwrap_or_default(),
-            },
-        ))
+        Ok(self.connection(window, rows, total))
     }
 }
 

@@ -66,7 +66,7 @@ impl MailMutation {
     async fn request_password_reset(
         &self,
         ctx: &Context<'_>,
-        input: RequestPasswordResetInput,
+        #[graphql(desc = "What to do.")] input: RequestPasswordResetInput,
     ) -> Result<RequestPasswordResetPayload> {
         let st = ctx.state()?;
         account_tokens::request_password_reset(&st.db, &input.email).await?;
@@ -78,7 +78,11 @@ impl MailMutation {
     /// Sets a new password with the token of a reset link. The token is used up, and every JWT
     /// issued before stops working. Unknown, used and expired tokens are BAD_USER_INPUT on
     /// `token`.
-    async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> Result<ResetPasswordPayload> {
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: ResetPasswordInput,
+    ) -> Result<ResetPasswordPayload> {
         let st = ctx.state()?;
         let u = account_tokens::reset_password(&st.db, &input.token, &input.password).await?;
         Ok(ResetPasswordPayload { user: User(u) })
@@ -86,7 +90,11 @@ impl MailMutation {
 
     /// Confirms an address with the token of a confirmation link; confirming the primary
     /// address lets the user sign in.
-    async fn confirm_email(&self, ctx: &Context<'_>, input: ConfirmEmailInput) -> Result<ConfirmEmailPayload> {
+    async fn confirm_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: ConfirmEmailInput,
+    ) -> Result<ConfirmEmailPayload> {
         let st = ctx.state()?;
         let (address, u) = account_tokens::confirm_email(&st.db, &input.token).await?;
         Ok(ConfirmEmailPayload {

@@ -13,6 +13,7 @@ use crate::domain::limits::SignInLimiter;
 use crate::domain::sessions::{self, SignIn};
 use crate::domain::users::{self, CreateUser, UserAttrs, UserRef};
 
+/// What can be changed.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct Mutation(
@@ -227,14 +228,22 @@ pub struct UserMutation;
 #[Object]
 impl UserMutation {
     /// Creates a user. Admin only.
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<CreateUserPayload> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: CreateUserInput,
+    ) -> Result<CreateUserPayload> {
         let st = ctx.state()?;
         let u = users::create(&st.db, &st.keys, ctx.viewer()?, attrs_of_create(input)).await?;
         Ok(CreateUserPayload { user: User(u) })
     }
 
     /// Changes a user. Admin only.
-    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> Result<UpdateUserPayload> {
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UpdateUserInput,
+    ) -> Result<UpdateUserPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let u = users::update(&st.db, ctx.viewer()?, &UserRef::Id(id), attrs_of_update(input)).await?;
@@ -242,7 +251,11 @@ impl UserMutation {
     }
 
     /// Deletes a user with their identities, keys, e-mails, tokens and events. Admin only.
-    async fn delete_user(&self, ctx: &Context<'_>, input: UserIdInput) -> Result<DeleteUserPayload> {
+    async fn delete_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<DeleteUserPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let u = users::delete(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
@@ -250,7 +263,11 @@ impl UserMutation {
     }
 
     /// Blocks a user: they can no longer sign in or use their tokens. Admin only.
-    async fn block_user(&self, ctx: &Context<'_>, input: UserIdInput) -> Result<UserStatePayload> {
+    async fn block_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<UserStatePayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let (changed, u) = users::block(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
@@ -258,7 +275,11 @@ impl UserMutation {
     }
 
     /// Unblocks a user. Admin only.
-    async fn unblock_user(&self, ctx: &Context<'_>, input: UserIdInput) -> Result<UserStatePayload> {
+    async fn unblock_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<UserStatePayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         let (changed, u) = users::unblock(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
@@ -272,7 +293,11 @@ pub struct SessionMutation;
 #[Object]
 impl SessionMutation {
     /// Signs in with a username or e-mail and a password; returns a JWT.
-    async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<SignInPayload> {
+    async fn sign_in(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: SignInInput,
+    ) -> Result<SignInPayload> {
         let st = ctx.state()?;
         let client = ctx.data::<ClientAddr>().map(|c| c.0).unwrap_or(None);
         ctx.data::<Arc<SignInLimiter>>()?.check(client)?;

@@ -3,13 +3,14 @@
 use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::connection::{OffsetCursor, Relay};
+use super::connection::{Counting, Relay};
 use super::context::CtxExt;
 use super::types::user::User;
-use crate::auth::Viewer;
+
 use crate::domain::users::{self, SortDir, UserFilter, UserOrder, UserRef};
 use crate::error::AppError;
 
+/// What can be read.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct Query(UserQuery, super::account::AccountQuery);
@@ -18,10 +19,15 @@ pub struct Query(UserQuery, super::account::AccountQuery);
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum UserOrderBy {
     #[default]
+    /// By id (creation order).
     Id,
+    /// By full name.
     Name,
+    /// By username, case-insensitively.
     Username,
+    /// By creation time.
     CreatedAt,
+    /// By last change.
     UpdatedAt,
 }
 
@@ -41,7 +47,9 @@ impl From<UserOrderBy> for UserOrder {
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum SortDirection {
     #[default]
+    /// Ascending.
     Asc,
+    /// Descending.
     Desc,
 }
 
@@ -96,26 +104,6 @@ impl From<UsersFilter> for UserFilter {
     }
 }
 
-/// Extra fields of the users connection.
-pub struct UserConnectionFields {
-    filter: UserFilter,
-    viewer: Viewer,
-    total: Option<u64>,
-}
-
-#[Object]
-impl UserConnectionFields {
-    /// Number of users matching the filters (counted only when asked for).
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        if let Some(t) = self.total {
-            return Ok(t);
-        }
-        Ok(users::count(&ctx.state()?.db, &self.viewer, &self.filter).await?)
-    }
-}
-
-pub type UserConnection = async_graphql::connection::Connection<OffsetCursor, User, UserConnectionFields>;
-
 pub(crate) fn parse_id(field: &str, id: &ID) -> Result<i32, AppError> {
     id.parse::<i32>()
         .ok()
@@ -134,7 +122,12 @@ impl UserQuery {
     }
 
     /// One user, by id or by username (exactly one of them); null when there is none.
-    async fn user(&self, ctx: &Context<'_>, id: Option<ID>, username: Option<String>) -> Result<Option<User>> {
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's id.")] id: Option<ID>,
+        #[graphql(desc = "The user's username, in any case.")] username: Option<String>,
+    ) -> Result<Option<User>> {
         let r = match (id, username) {
             (Some(id), None) => UserRef::Id(parse_id("id", &id)?),
             (None, Some(u)) => UserRef::Username(u),
@@ -156,32 +149,27 @@ impl UserQuery {
     async fn users(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] filter: UsersFilter,
-        #[graphql(default)] order_by: UserOrderBy,
-        #[graphql(default)] sort: SortDirection,
+        #[graphql(default, desc = "Filters; all given ones must match.")] filter: UsersFilter,
+        #[graphql(default, desc = "What to order by (then by id).")] order_by: UserOrderBy,
+        #[graphql(default, desc = "Ascending or descending.")] sort: SortDirection,
         #[graphql(desc = "Returns the first n users (at most 100).")] first: Option<i32>,
         #[graphql(desc = "Returns users after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n users (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Returns users before this cursor.")] before: Option<String>,
-    ) -> Result<UserConnection> {
-        let st = ctx.state()?;
+    ) -> Result<Counting<User>> {
+        let db = &ctx.state()?.db;
         let viewer = ctx.viewer()?;
         let filter: UserFilter = filter.into();
-        let relay = Relay::new(first, after, last, before);
-        let total = if relay.needs_total() {
-            Some(users::count(&st.db, viewer, &filter).await?)
-        } else {
-            None
-        };
-        let window = relay.window(total)?;
-        let mut fetch = window;
-        fetch.limit += 1;
-        let rows = users::list(&st.db, viewer, &filter, order_by.into(), sort.into(), fetch).await?;
-        let extra = UserConnectionFields {
-            filter,
-            viewer: viewer.clone(),
-            total,
-        };
-        Ok(relay.connection(window, rows.into_iter().map(User).collect(), extra))
+        let filter = &filter;
+        Ok(Relay::new(first, after, last, before)
+            .query(
+                ctx,
+                |w| async move {
+                    let rows = users::list(db, viewer, filter, order_by.into(), sort.into(), w).await?;
+                    Ok(rows.into_iter().map(User).collect())
+                },
+                || users::count(db, viewer, filter),
+            )
+            .await?)
     }
 }

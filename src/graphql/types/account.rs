@@ -11,6 +11,7 @@ use crate::graphql::scalars::Date;
 /// An SSH public key.
 pub struct SshKey(pub ssh_key::Model);
 
+/// An SSH public key of a user.
 #[Object]
 impl SshKey {
     /// The key's id.
@@ -54,6 +55,7 @@ impl SshKey {
 /// A secondary e-mail address.
 pub struct Email(pub email::Model);
 
+/// A secondary e-mail address of a user.
 #[Object]
 impl Email {
     /// The address's id.
@@ -111,6 +113,8 @@ impl AccessToken {
     }
 }
 
+/// A personal access token or an impersonation token. Its value is shown only where the API
+/// promises it.
 #[Object]
 impl AccessToken {
     /// The token's id.

@@ -14,16 +14,27 @@ use crate::graphql::loaders::{DbLoader, UserId};
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(rename_items = "lowercase")]
 pub enum EventAction {
+    /// Created something (a project, an issue, ...).
     Created,
+    /// Updated something.
     Updated,
+    /// Closed an issue or a merge request.
     Closed,
+    /// Reopened an issue or a merge request.
     Reopened,
+    /// Pushed commits.
     Pushed,
+    /// Commented on something.
     Commented,
+    /// Merged a merge request.
     Merged,
+    /// Joined a project.
     Joined,
+    /// Left a project.
     Left,
+    /// Deleted something.
     Destroyed,
+    /// Lost a membership when it expired.
     Expired,
 }
 
@@ -48,12 +59,19 @@ impl EventAction {
 /// What an event is about.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum EventTargetType {
+    /// An issue.
     Issue,
+    /// A milestone.
     Milestone,
+    /// A merge request.
     MergeRequest,
+    /// A comment.
     Note,
+    /// A project.
     Project,
+    /// A snippet.
     Snippet,
+    /// A user.
     User,
 }
 
@@ -74,6 +92,7 @@ impl EventTargetType {
 /// A contribution event.
 pub struct Event(pub event::Model);
 
+/// A contribution event: something a user did, as ingested or recorded.
 #[Object]
 impl Event {
     /// The event's id.

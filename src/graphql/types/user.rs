@@ -245,10 +245,10 @@ impl User {
     async fn keys(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Option<Counting<SshKey>>> {
         if guards::private(ctx, self.0.id, || ()).is_none() {
             return Ok(None);
@@ -268,10 +268,10 @@ impl User {
     async fn emails(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Option<Counting<Email>>> {
         if guards::private(ctx, self.0.id, || ()).is_none() {
             return Ok(None);
@@ -297,10 +297,10 @@ impl User {
         #[graphql(desc = "Only events before the start of this day.")] before_date: Option<Date>,
         #[graphql(desc = "Only events after the end of this day.")] after_date: Option<Date>,
         #[graphql(desc = "By creation time; newest first by default.")] sort: Option<SortDirection>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Counting<Event>> {
         let filter = EventFilter {
             action: action.map(|a| a.as_str().to_string()),
@@ -342,11 +342,11 @@ impl User {
     async fn personal_access_tokens(
         &self,
         ctx: &Context<'_>,
-        state: Option<TokenState>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Which tokens: all (default), active or inactive.")] state: Option<TokenState>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Option<Counting<AccessToken>>> {
         if guards::private(ctx, self.0.id, || ()).is_none() {
             return Ok(None);
@@ -362,11 +362,11 @@ impl User {
     async fn impersonation_tokens(
         &self,
         ctx: &Context<'_>,
-        state: Option<TokenState>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Which tokens: all (default), active or inactive.")] state: Option<TokenState>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Option<Counting<AccessToken>>> {
         let viewer = ctx.viewer()?;
         if !guards::allow_or_forbid(ctx, viewer.is_admin()) {
