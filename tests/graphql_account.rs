@@ -345,13 +345,13 @@ async fn ssh_key_deletion() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_adds_of_one_key_store_it_once() {
+async fn concurrent_adds_of_one_key_or_address_store_it_once() {
     each_backend(|app| async move {
         let mut actors = Vec::new();
         for i in 0..4 {
             actors.push(app.user(&format!("racer{i}")).await);
         }
-        let tasks = (0..20).map(|i| {
+        let tasks = (0..50).map(|i| {
             let app = app.clone();
             let token = actors[i % 4].token.clone();
             async move {
@@ -370,6 +370,33 @@ async fn concurrent_adds_of_one_key_store_it_once() {
             assert_eq!(field_error(r, "fingerprint"), json!(["has already been taken"]));
         }
         assert_eq!(ssh_key::Entity::find().count(app.db()).await.unwrap(), 1);
+        assert!(results.iter().all(|r| r.status == 200), "never a 500");
+
+        // The same secondary address from 50 clients: stored once.
+        let tasks = (0..50).map(|i| {
+            let app = app.clone();
+            let token = actors[i % 4].token.clone();
+            let addr = if i % 2 == 0 {
+                "race@example.com"
+            } else {
+                "RACE@example.com"
+            };
+            async move {
+                app.gql(Some(&token), ADD_EMAIL, json!({ "input": { "email": addr } }))
+                    .await
+            }
+        });
+        let results = futures::future::join_all(tasks).await;
+        assert_eq!(results.iter().filter(|r| r.body.get("errors").is_none()).count(), 1);
+        for r in results.iter().filter(|r| r.body.get("errors").is_some()) {
+            assert_eq!(field_error(r, "email"), json!(["has already been taken"]));
+        }
+        let n = email::Entity::find()
+            .filter(email::Column::EmailCanonical.eq("race@example.com"))
+            .count(app.db())
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
     })
     .await;
 }

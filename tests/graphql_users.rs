@@ -195,7 +195,7 @@ async fn create_user_refusals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_creates_of_one_username_yield_one_user() {
     each_backend(|app| async move {
-        let tasks = (0..20).map(|i| {
+        let tasks = (0..50).map(|i| {
             let app = app.clone();
             async move {
                 let mut inp = input("racer");
@@ -209,7 +209,7 @@ async fn concurrent_creates_of_one_username_yield_one_user() {
         let conflicts = results.iter().filter(|r| r.codes() == vec!["CONFLICT"]).count();
         assert_eq!(
             (ok, conflicts),
-            (1, 19),
+            (1, 49),
             "{:?}",
             results.iter().map(|r| &r.body).collect::<Vec<_>>()
         );
@@ -221,7 +221,7 @@ async fn concurrent_creates_of_one_username_yield_one_user() {
             .unwrap();
         assert_eq!(n, 1);
         // And one e-mail, many users.
-        let tasks = (0..20).map(|i| {
+        let tasks = (0..50).map(|i| {
             let app = app.clone();
             async move {
                 let mut inp = input(&format!("mail{i}"));
