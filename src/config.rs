@@ -179,9 +179,11 @@ impl Config {
         }
     }
 
+    /// `--database-url`, else `DATABASE_URL`, else `USERGRAPH_DATABASE_URL`, else the SQLite file.
     pub fn database_url(&self) -> String {
-        match &self.database_url {
-            Some(u) => u.clone(),
+        let from_env = || std::env::var("USERGRAPH_DATABASE_URL").ok().filter(|u| !u.is_empty());
+        match self.database_url.clone().or_else(from_env) {
+            Some(u) => u,
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("usergraph.db").display()),
         }
     }
