@@ -43,16 +43,14 @@ pub async fn catch_panics(req: Request, next: Next) -> Response {
 /// Counts and times each request by its route pattern (never by raw path, which would let
 /// clients create unbounded label values).
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    // MatchedPath clones cheaply (it shares its text).
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map(MatchedPath::as_str).unwrap_or("unmatched");
+    let method = req.method().clone();
     let started = Instant::now();
     let res = next.run(req).await;
     let status = res.status();
-    metrics.record_request(&route, &method, status.as_u16(), started.elapsed());
+    metrics.record_request(route, &method, status.as_u16(), started.elapsed());
     if (status.is_client_error() || status.is_server_error()) && !route.contains("graphql") {
         metrics.record_error(status.as_str());
     }

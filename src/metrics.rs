@@ -2,7 +2,7 @@
 //! histograms by route, GraphQL operations by name, errors by code, SQL statements (slow ones are
 //! logged), and database pool use. `GET /metrics` renders them in the text format.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,8 +22,10 @@ struct Histogram {
 
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    /// route -> (method, status) -> count. Looked up by `&str`, so a known route costs no
+    /// allocation per request.
+    requests: Mutex<HashMap<String, HashMap<(&'static str, u16), u64>>>,
+    latency: Mutex<HashMap<String, Histogram>>,
     operations: Mutex<BTreeMap<(String, String), u64>>,
     errors: Mutex<BTreeMap<String, u64>>,
     statements: AtomicU64,
@@ -35,16 +37,42 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
     *map.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
 }
 
+/// The method's name without allocating (unusual methods are counted together).
+fn method_name(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "OTHER",
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 impl Metrics {
-    pub fn record_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        bump(&self.requests, (route.to_string(), method.to_string(), status));
+    pub fn record_request(&self, route: &str, method: &axum::http::Method, status: u16, elapsed: Duration) {
+        let method = method_name(method);
+        {
+            let mut req = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+            let by_route = match req.get_mut(route) {
+                Some(m) => m,
+                None => req.entry(route.to_string()).or_default(),
+            };
+            *by_route.entry((method, status)).or_default() += 1;
+        }
         let secs = elapsed.as_secs_f64();
         let mut lat = self.latency.lock().unwrap_or_else(|e| e.into_inner());
-        let h = lat.entry(route.to_string()).or_default();
+        let h = match lat.get_mut(route) {
+            Some(h) => h,
+            None => lat.entry(route.to_string()).or_default(),
+        };
         for (i, le) in BUCKETS.iter().enumerate() {
             if secs <= *le {
                 h.counts[i] += 1;
@@ -89,7 +117,14 @@ impl Metrics {
             "# HELP usergraph_http_requests_total HTTP requests by route, method and status."
         );
         let _ = writeln!(out, "# TYPE usergraph_http_requests_total counter");
-        for ((route, method, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let requests: BTreeMap<(String, &str, u16), u64> = self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .flat_map(|(route, m)| m.iter().map(move |((method, status), n)| ((route.clone(), *method, *status), *n)))
+            .collect();
+        for ((route, method, status), n) in &requests {
             let _ = writeln!(
                 out,
                 "usergraph_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
@@ -102,7 +137,11 @@ impl Metrics {
             "# HELP usergraph_http_request_duration_seconds HTTP request latency by route."
         );
         let _ = writeln!(out, "# TYPE usergraph_http_request_duration_seconds histogram");
-        for (route, h) in self.latency.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        let mut routes: Vec<&String> = latency.keys().collect();
+        routes.sort();
+        for route in routes {
+            let h = &latency[route];
             let r = escape(route);
             for (i, le) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
