@@ -20,11 +20,14 @@ struct Histogram {
     count: u64,
 }
 
+/// (method, status) -> count, for one route.
+type ByMethodStatus = HashMap<(&'static str, u16), u64>;
+
 #[derive(Default)]
 pub struct Metrics {
     /// route -> (method, status) -> count. Looked up by `&str`, so a known route costs no
     /// allocation per request.
-    requests: Mutex<HashMap<String, HashMap<(&'static str, u16), u64>>>,
+    requests: Mutex<HashMap<String, ByMethodStatus>>,
     latency: Mutex<HashMap<String, Histogram>>,
     operations: Mutex<BTreeMap<(String, String), u64>>,
     errors: Mutex<BTreeMap<String, u64>>,
