@@ -56,7 +56,9 @@ pub async fn create_admin(
         reset_password: false,
         skip_confirmation: true,
     };
-    let u = users::create(&st.db, &st.keys, &viewer, input).await.map_err(fail)?;
+    let u = users::create(&st.db, &st.keys, &st.changes, &viewer, input)
+        .await
+        .map_err(fail)?;
     Ok((u, password))
 }
 

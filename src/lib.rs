@@ -71,8 +71,9 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
     Ok(db)
 }
 
-/// Connects, migrates (when configured), derives keys and creates the root administrator on an
-/// empty database. Returns the state and, on first start, the root token to show once.
+/// Connects, migrates (when configured), derives keys, creates the root administrator on an
+/// empty database and starts the change bus (on PostgreSQL, a listener task that lives as long
+/// as the returned state). Returns the state and, on first start, the root token to show once.
 pub async fn init(cfg: Config) -> anyhow::Result<(AppState, Option<String>)> {
     let mut db = connect(&cfg).await?;
     let metrics = Arc::new(metrics::Metrics::default());
@@ -91,12 +92,17 @@ pub async fn init(cfg: Config) -> anyhow::Result<(AppState, Option<String>)> {
     let root = domain::users::bootstrap_root(&db, &keys, cfg.root_token.clone())
         .await
         .map_err(|e| anyhow::anyhow!("bootstrap of the root user failed: {e:?}"))?;
+    // On PostgreSQL this LISTENs before returning: no change committed from now on is missed.
+    let changes = domain::changes::ChangeBus::start(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the change listener failed: {e}"))?;
     Ok((
         AppState {
             db,
             keys: Arc::new(keys),
             cfg: Arc::new(cfg),
             metrics,
+            changes,
         },
         root,
     ))

@@ -1,4 +1,5 @@
-//! What every request shares: the database pool, the derived keys and the configuration.
+//! What every request shares: the database pool, the derived keys, the configuration and the
+//! change bus.
 
 use std::sync::Arc;
 
@@ -6,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Keys;
 use crate::config::Config;
+use crate::domain::changes::ChangeBus;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -14,4 +16,6 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub cfg: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// Where the domain tells subscribers what changed (on PostgreSQL, across instances).
+    pub changes: ChangeBus,
 }

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
+use super::changes::{self, Change, ChangeBus};
 use super::page::Window;
 use super::users::{self, SortDir, UserRef};
 use super::validate::Errors;
@@ -239,8 +240,43 @@ pub struct NewEvent {
     pub created_at: Option<DateTime<Utc>>,
 }
 
-/// Ingests an event from an external source (admin only).
+/// Ingests an event from an external source (admin only); subscribers of its author's events
+/// hear of it once it is stored.
+pub async fn create_with(
+    db: &impl ConnectionTrait,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    input: NewEvent,
+) -> AppResult<event::Model> {
+    let e = insert(db, viewer, input).await?;
+    changes
+        .publish(
+            db,
+            Change::Event {
+                id: e.id,
+                author_id: e.author_id,
+            },
+        )
+        .await;
+    Ok(e)
+}
+
+/// [`create_with`] through the ambient change bus ([`changes::with_ambient`], which the GraphQL
+/// fronts set around every operation), for callers that do not hold the bus.
 pub async fn create(db: &impl ConnectionTrait, viewer: &Viewer, input: NewEvent) -> AppResult<event::Model> {
+    let e = insert(db, viewer, input).await?;
+    changes::publish_ambient(
+        db,
+        Change::Event {
+            id: e.id,
+            author_id: e.author_id,
+        },
+    )
+    .await;
+    Ok(e)
+}
+
+async fn insert(db: &impl ConnectionTrait, viewer: &Viewer, input: NewEvent) -> AppResult<event::Model> {
     viewer.user()?;
     let mut missing = Vec::new();
     if input.author.is_none() {

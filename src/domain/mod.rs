@@ -3,6 +3,7 @@
 
 pub mod account_tokens;
 pub mod activities;
+pub mod changes;
 pub mod emails;
 pub mod events;
 pub mod limits;

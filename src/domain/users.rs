@@ -10,6 +10,7 @@ use sea_orm::{
 };
 
 use super::account_tokens;
+use super::changes::{Change, ChangeBus, UserAction};
 use super::page::Window;
 use super::policy;
 use super::time;
@@ -393,9 +394,11 @@ async fn explain_conflict(
 }
 
 /// Creates a user (admin only). Order of refusals: 401, missing parameters, 403, 409, 400.
+/// Subscribers hear of it (CREATED) once it is committed.
 pub async fn create(
     db: &DatabaseConnection,
     keys: &Keys,
+    changes: &ChangeBus,
     viewer: &Viewer,
     input: CreateUser,
 ) -> AppResult<user::Model> {
@@ -431,6 +434,7 @@ pub async fn create(
     match insert_user(db, keys, Some(admin.id), &input, hash, true).await {
         Ok(u) => {
             mail::wake();
+            changes.publish(db, Change::user(u.id, UserAction::Created)).await;
             Ok(u)
         }
         Err(e) => Err(explain_conflict(db, None, a, e).await),
@@ -561,8 +565,15 @@ pub async fn private_token(db: &impl ConnectionTrait, keys: &Keys, user_id: i32)
     Ok(t.and_then(|t| t.token_encrypted).and_then(|s| keys.sealer.open(&s)))
 }
 
-/// Modifies a user (admin only). Order: 401, parameters, 403, 404, 409, 400.
-pub async fn update(db: &DatabaseConnection, viewer: &Viewer, r: &UserRef, a: UserAttrs) -> AppResult<user::Model> {
+/// Modifies a user (admin only). Order: 401, parameters, 403, 404, 409, 400. Subscribers hear
+/// of it (UPDATED) once it is committed.
+pub async fn update(
+    db: &DatabaseConnection,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+    a: UserAttrs,
+) -> AppResult<user::Model> {
     let actor = viewer.user()?.clone();
     a.check_identity_pair()?;
     policy::require_admin(viewer)?;
@@ -577,7 +588,10 @@ pub async fn update(db: &DatabaseConnection, viewer: &Viewer, r: &UserRef, a: Us
         None => None,
     };
     match apply_update(db, &actor, &current, &a, new_hash).await {
-        Ok(u) => Ok(u),
+        Ok(u) => {
+            changes.publish(db, Change::user(u.id, UserAction::Updated)).await;
+            Ok(u)
+        }
         Err(e) => Err(explain_conflict(db, Some(current.id), &a, e).await),
     }
 }
@@ -682,8 +696,14 @@ async fn apply_update(
 }
 
 /// Deletes a user and everything they own, in one transaction (admin only). Idempotent: an
-/// unknown id gives `None`.
-pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, r: &UserRef) -> AppResult<Option<user::Model>> {
+/// unknown id gives `None`. Subscribers hear of it (DELETED, with the user as it was) once it
+/// is committed.
+pub async fn delete(
+    db: &DatabaseConnection,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<Option<user::Model>> {
     policy::require_admin(viewer)?;
     let Some(u) = find_ref(db, r).await? else {
         return Ok(None);
@@ -715,11 +735,21 @@ pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, r: &UserRef) -> Ap
         .await?;
     let res = u.clone().delete(&txn).await?;
     txn.commit().await?;
-    Ok((res.rows_affected > 0).then_some(u))
+    if res.rows_affected == 0 {
+        return Ok(None);
+    }
+    changes.publish(db, Change::user_deleted(&u)).await;
+    Ok(Some(u))
 }
 
 /// Blocks a user (admin only): `true` when the state changed, `false` when already blocked.
-pub async fn block(db: &impl ConnectionTrait, viewer: &Viewer, r: &UserRef) -> AppResult<(bool, user::Model)> {
+/// Subscribers hear of a change (BLOCKED).
+pub async fn block(
+    db: &impl ConnectionTrait,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<(bool, user::Model)> {
     let admin = policy::require_admin(viewer)?.clone();
     let u = get(db, viewer, r).await?;
     match u.state.as_str() {
@@ -728,17 +758,31 @@ pub async fn block(db: &impl ConnectionTrait, viewer: &Viewer, r: &UserRef) -> A
         _ if u.id == admin.id => Err(AppError::forbidden(
             "The API initiating user cannot be blocked by the API",
         )),
-        _ => set_state(db, u, "blocked", true).await.map(|u| (true, u)),
+        _ => {
+            let u = set_state(db, u, "blocked", true).await?;
+            changes.publish(db, Change::user(u.id, UserAction::Blocked)).await;
+            Ok((true, u))
+        }
     }
 }
 
 /// Unblocks a user (admin only): `true` when the state changed, `false` when already active.
-pub async fn unblock(db: &impl ConnectionTrait, viewer: &Viewer, r: &UserRef) -> AppResult<(bool, user::Model)> {
+/// Subscribers hear of a change (UNBLOCKED).
+pub async fn unblock(
+    db: &impl ConnectionTrait,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<(bool, user::Model)> {
     policy::require_admin(viewer)?;
     let u = get(db, viewer, r).await?;
     match u.state.as_str() {
         "ldap_blocked" => Err(AppError::forbidden("LDAP blocked users cannot be unblocked by the API")),
-        "blocked" => set_state(db, u, "active", false).await.map(|u| (true, u)),
+        "blocked" => {
+            let u = set_state(db, u, "active", false).await?;
+            changes.publish(db, Change::user(u.id, UserAction::Unblocked)).await;
+            Ok((true, u))
+        }
         _ => Ok((false, u)),
     }
 }

@@ -234,7 +234,7 @@ impl UserMutation {
         #[graphql(desc = "What to do.")] input: CreateUserInput,
     ) -> Result<CreateUserPayload> {
         let st = ctx.state()?;
-        let u = users::create(&st.db, &st.keys, ctx.viewer()?, attrs_of_create(input)).await?;
+        let u = users::create(&st.db, &st.keys, &st.changes, ctx.viewer()?, attrs_of_create(input)).await?;
         Ok(CreateUserPayload { user: User(u) })
     }
 
@@ -246,7 +246,14 @@ impl UserMutation {
     ) -> Result<UpdateUserPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
-        let u = users::update(&st.db, ctx.viewer()?, &UserRef::Id(id), attrs_of_update(input)).await?;
+        let u = users::update(
+            &st.db,
+            &st.changes,
+            ctx.viewer()?,
+            &UserRef::Id(id),
+            attrs_of_update(input),
+        )
+        .await?;
         Ok(UpdateUserPayload { user: User(u) })
     }
 
@@ -258,7 +265,7 @@ impl UserMutation {
     ) -> Result<DeleteUserPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
-        let u = users::delete(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
+        let u = users::delete(&st.db, &st.changes, ctx.viewer()?, &UserRef::Id(id)).await?;
         Ok(DeleteUserPayload { user: u.map(User) })
     }
 
@@ -270,7 +277,7 @@ impl UserMutation {
     ) -> Result<UserStatePayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
-        let (changed, u) = users::block(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
+        let (changed, u) = users::block(&st.db, &st.changes, ctx.viewer()?, &UserRef::Id(id)).await?;
         Ok(UserStatePayload { user: User(u), changed })
     }
 
@@ -282,7 +289,7 @@ impl UserMutation {
     ) -> Result<UserStatePayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
-        let (changed, u) = users::unblock(&st.db, ctx.viewer()?, &UserRef::Id(id)).await?;
+        let (changed, u) = users::unblock(&st.db, &st.changes, ctx.viewer()?, &UserRef::Id(id)).await?;
         Ok(UserStatePayload { user: User(u), changed })
     }
 }

@@ -114,7 +114,7 @@ pub async fn create(State(st): State<HttpState>, Signed(viewer): Signed, p: Para
         reset_password: p.boolean("reset_password")?.unwrap_or(false),
         skip_confirmation: skip.unwrap_or(false) || confirm == Some(false),
     };
-    let u = users::create(&st.app.db, &st.app.keys, &viewer, input).await?;
+    let u = users::create(&st.app.db, &st.app.keys, &st.app.changes, &viewer, input).await?;
     Ok((StatusCode::CREATED, Json(full(&st, &u).await?)).into_response())
 }
 
@@ -125,7 +125,7 @@ pub async fn update(
     p: Params,
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
-    let u = users::update(&st.app.db, &viewer, &UserRef::Id(id), attrs(&p)?).await?;
+    let u = users::update(&st.app.db, &st.app.changes, &viewer, &UserRef::Id(id), attrs(&p)?).await?;
     Ok(Json(full(&st, &u).await?).into_response())
 }
 
@@ -136,7 +136,7 @@ pub async fn delete(
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
     let identities = users::identities_of(&st.app.db, &[id]).await?;
-    match users::delete(&st.app.db, &viewer, &UserRef::Id(id)).await? {
+    match users::delete(&st.app.db, &st.app.changes, &viewer, &UserRef::Id(id)).await? {
         Some(u) => Ok(Json(UserFull::new(&st.app.cfg.external_url(), &u, &identities)).into_response()),
         None => Ok(Json(json!({})).into_response()),
     }
@@ -147,7 +147,7 @@ pub async fn block(
     Signed(viewer): Signed,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (changed, _) = users::block(&st.app.db, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    let (changed, _) = users::block(&st.app.db, &st.app.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
     Ok((StatusCode::CREATED, Json(changed)).into_response())
 }
 
@@ -156,6 +156,6 @@ pub async fn unblock(
     Signed(viewer): Signed,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (changed, _) = users::unblock(&st.app.db, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    let (changed, _) = users::unblock(&st.app.db, &st.app.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
     Ok((StatusCode::CREATED, Json(changed)).into_response())
 }
