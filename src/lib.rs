@@ -155,6 +155,8 @@ pub fn app(state: AppState) -> Router {
             "/api/graphql",
             get(graphql::handler::graphql).post(graphql::handler::graphql),
         )
+        .route("/graphql/ws", get(graphql::ws::upgrade))
+        .route("/api/graphql/ws", get(graphql::ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))

@@ -15,6 +15,7 @@ pub mod ssh_keys;
 pub mod tokens;
 pub mod users;
 pub mod validate;
+pub mod watch;
 
 /// Time as the domain stores it: UTC, truncated to milliseconds so every backend round-trips it.
 pub mod time {

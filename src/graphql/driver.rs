@@ -119,3 +119,36 @@ impl<F: Future> Future for RunWith<F> {
         Poll::Pending
     }
 }
+
+/// [`RunWith`] for a stream (a subscription): each item is resolved with the driver beside it.
+pub struct DriveStream<S> {
+    stream: Pin<Box<S>>,
+    driver: Driver,
+}
+
+pub fn drive_stream<S: futures_util::Stream>(stream: S, driver: Driver) -> DriveStream<S> {
+    DriveStream {
+        stream: Box::pin(stream),
+        driver,
+    }
+}
+
+impl<S: futures_util::Stream> futures_util::Stream for DriveStream<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let flag = Arc::new(FlagWaker {
+            flag: AtomicBool::new(false),
+            inner: cx.waker().clone(),
+        });
+        let waker = Waker::from(flag.clone());
+        if let Poll::Ready(item) = self.stream.as_mut().poll_next(&mut Context::from_waker(&waker)) {
+            return Poll::Ready(item);
+        }
+        if flag.flag.load(Ordering::SeqCst) {
+            return Poll::Pending;
+        }
+        let _ = Pin::new(&mut self.driver).poll(cx);
+        Poll::Pending
+    }
+}

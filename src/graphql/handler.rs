@@ -60,9 +60,18 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
-/// `GET /graphql` from a browser: the GraphiQL page (the header editor sets `Authorization`).
+/// `GET /graphql` from a browser: the GraphiQL page (the header editor sets `Authorization`;
+/// subscriptions go to `<endpoint>/ws`).
 pub fn graphiql(endpoint: &str) -> Response {
-    Html(GraphiQLSource::build().endpoint(endpoint).title("usergraph").finish()).into_response()
+    let ws = format!("{endpoint}/ws");
+    Html(
+        GraphiQLSource::build()
+            .endpoint(endpoint)
+            .subscription_endpoint(&ws)
+            .title("usergraph")
+            .finish(),
+    )
+    .into_response()
 }
 
 /// The kind of the operation that will run, when the document names one.
@@ -149,11 +158,20 @@ fn depth(doc: &ExecutableDocument) -> usize {
         .unwrap_or(0)
 }
 
+/// How an operation arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport<'a> {
+    /// A GET or POST to `/graphql`: queries and mutations (mutations by POST only).
+    Http(&'a Method),
+    /// A WebSocket at `/graphql/ws`: any operation, subscriptions included.
+    WebSocket,
+}
+
 /// Checks one request before it runs; gives the response to send instead when it must not.
-fn admit(
+pub(crate) fn admit(
     st: &HttpState,
     viewer: &Viewer,
-    method: &Method,
+    transport: Transport<'_>,
     req: &mut async_graphql::Request,
 ) -> Result<(), (AppError, StatusCode)> {
     st.queries.resolve_persisted(req).map_err(|e| {
@@ -178,15 +196,15 @@ fn admit(
         ));
     }
     let kind = operation_kind(&doc, req.operation_name.as_deref());
-    if kind == Some(OperationType::Mutation) && method == Method::GET {
+    if kind == Some(OperationType::Mutation) && transport == Transport::Http(&Method::GET) {
         return Err((
             AppError::BadParams("mutations are not allowed over GET; use POST".into()),
             StatusCode::METHOD_NOT_ALLOWED,
         ));
     }
-    if kind == Some(OperationType::Subscription) {
+    if kind == Some(OperationType::Subscription) && transport != Transport::WebSocket {
         return Err((
-            AppError::BadParams("subscriptions are served over WebSocket".into()),
+            AppError::BadParams("subscriptions are served over WebSocket at /graphql/ws".into()),
             StatusCode::BAD_REQUEST,
         ));
     }
@@ -249,7 +267,7 @@ pub async fn graphql(
     let client = ClientAddr(connect.map(|c| c.0.0.ip()));
     match batch {
         BatchRequest::Single(mut req) => {
-            if let Err((e, status)) = admit(&st, &viewer, &method, &mut req) {
+            if let Err((e, status)) = admit(&st, &viewer, Transport::Http(&method), &mut req) {
                 let mut res = error_response(e, media);
                 *res.status_mut() = status;
                 if status == StatusCode::METHOD_NOT_ALLOWED {
@@ -273,7 +291,7 @@ pub async fn graphql(
             }
             let mut out = Vec::with_capacity(reqs.len());
             for mut req in reqs {
-                out.push(match admit(&st, &viewer, &method, &mut req) {
+                out.push(match admit(&st, &viewer, Transport::Http(&method), &mut req) {
                     Ok(()) => execute(&st, viewer.clone(), client, req).await,
                     Err((e, _)) => {
                         async_graphql::Response::from_errors(vec![e.extend().into_server_error(Pos::default())])
@@ -294,18 +312,23 @@ async fn execute(
     let (spawner, driver) = super::driver::pair();
     let loader = DataLoader::new(DbLoader { db: st.app.db.clone() }, move |task| spawner.spawn(task))
         .delay(std::time::Duration::ZERO);
-    let resp = super::driver::run_with(st.schema.execute(req.data(viewer).data(loader).data(client)), driver).await;
+    // Domain calls that are not handed the change bus publish through this one.
+    let run = super::driver::run_with(st.schema.execute(req.data(viewer).data(loader).data(client)), driver);
+    let resp = crate::domain::changes::with_ambient(st.app.changes.clone(), run).await;
+    record_errors(&st.app.metrics, &resp);
+    resp
+}
+
+/// Counts the errors of a response by `extensions.code`.
+pub(crate) fn record_errors(metrics: &crate::metrics::Metrics, resp: &async_graphql::Response) {
     for e in &resp.errors {
         let code = e
             .extensions
             .as_ref()
             .and_then(|x| x.get("code"))
             .map(|v| v.to_string().trim_matches('"').to_string());
-        st.app
-            .metrics
-            .record_error(code.as_deref().unwrap_or("GRAPHQL_VALIDATION_FAILED"));
+        metrics.record_error(code.as_deref().unwrap_or("GRAPHQL_VALIDATION_FAILED"));
     }
-    resp
 }
 
 #[cfg(test)]

@@ -13,20 +13,23 @@ pub mod mail;
 pub mod mutation;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 pub mod types;
+pub mod ws;
 
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{SDLExportOptions, Schema, SchemaBuilder};
 
 use crate::config::Config;
 pub use mutation::Mutation;
 pub use query::Query;
+pub use subscription::Subscription;
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema with its limits, without data and without I/O. (The depth limit is checked by the
 /// handler, which leaves introspection out of it.)
-pub fn schema_builder(cfg: &Config) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    let mut b = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema_builder(cfg: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let mut b = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_complexity(cfg.max_complexity)
         .limit_recursive_depth(32);
     if !cfg.introspection {

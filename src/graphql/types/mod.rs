@@ -1,3 +1,4 @@
 pub mod account;
+pub mod change;
 pub mod event;
 pub mod user;

@@ -1,0 +1,235 @@
+//! Watching changes (the GraphQL subscriptions): who may watch what, and what a watcher is
+//! given. Checked twice:
+//!
+//! - **when subscribing** ([`watch_users`], [`watch_events`]): a signed-in viewer whose credential
+//!   may read (`api` or `read_user`); admins may watch any user, or every user when none is
+//!   named; anyone else only themselves (FORBIDDEN otherwise).
+//! - **before every delivered item** ([`Watcher::next_user`], [`Watcher::next_event`]): the
+//!   subscription's credentials are authenticated again, exactly as a new request would be, and
+//!   the rule above is applied to the result. A revoked or expired token, a JWT of a blocked user
+//!   or of a changed password, a blocked or deleted viewer, or an admin who lost the flag ends the
+//!   subscription with that error (UNAUTHENTICATED or FORBIDDEN) instead of the item.
+//!
+//! Items are read from the database when delivered, so they show current state: a user who no
+//! longer exists by then is skipped (its DELETED change follows), and a deleted user is shown as
+//! it was just before deletion.
+
+use entity::{event, user};
+use sea_orm::{ConnectionTrait, EntityTrait};
+use tokio::sync::broadcast;
+
+use super::changes::{Change, ChangeBus, UserAction};
+use super::users::{self, UserRef};
+use crate::auth::{self, Access, Credentials, Keys, Viewer};
+use crate::error::{AppError, AppResult};
+
+/// May `viewer` watch `subject` (a user id; `None` for every user)?
+pub fn may_watch(viewer: &Viewer, subject: Option<i32>) -> AppResult<()> {
+    let me = viewer.user()?;
+    viewer.check_access(Access::Read)?;
+    match subject {
+        _ if me.admin => Ok(()),
+        Some(id) if id == me.id => Ok(()),
+        Some(_) => Err(AppError::forbidden("Only administrators may watch other users")),
+        None => Err(AppError::forbidden("Only administrators may watch every user")),
+    }
+}
+
+/// One subscription: what it watches, and the credentials it was made with.
+pub struct Watcher {
+    rx: broadcast::Receiver<Change>,
+    creds: Credentials,
+    subject: Option<i32>,
+}
+
+/// A user change, ready to deliver.
+#[derive(Debug)]
+pub struct UserDelivery {
+    pub action: UserAction,
+    pub user_id: i32,
+    /// The user now; for [`UserAction::Deleted`], as it was (`None` if that was not carried).
+    pub user: Option<user::Model>,
+}
+
+/// Starts watching changes to `user_id` (every user when `None`). Subscribes at once: every
+/// change committed after this returns is seen.
+pub fn watch_users(bus: &ChangeBus, viewer: &Viewer, creds: Credentials, user_id: Option<i32>) -> AppResult<Watcher> {
+    may_watch(viewer, user_id)?;
+    Ok(Watcher {
+        rx: bus.subscribe(),
+        creds,
+        subject: user_id,
+    })
+}
+
+/// Starts watching the events authored by `user_id` (every author when `None`).
+pub fn watch_events(bus: &ChangeBus, viewer: &Viewer, creds: Credentials, user_id: Option<i32>) -> AppResult<Watcher> {
+    watch_users(bus, viewer, creds, user_id)
+}
+
+impl Watcher {
+    async fn recv(&mut self) -> Option<Change> {
+        loop {
+            match self.rx.recv().await {
+                Ok(c) => return Some(c),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "a subscriber fell behind and skips changes");
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    fn concerns(&self, user_id: i32) -> bool {
+        self.subject.is_none_or(|s| s == user_id)
+    }
+
+    /// The credentials still name a viewer who may watch this subject.
+    async fn recheck(&self, db: &impl ConnectionTrait, keys: &Keys) -> AppResult<()> {
+        let viewer = auth::authenticate(db, keys, &self.creds).await?;
+        may_watch(&viewer, self.subject)
+    }
+
+    /// The next change to the watched user(s). `None` when the bus is gone; an error ends the
+    /// subscription.
+    pub async fn next_user(&mut self, db: &impl ConnectionTrait, keys: &Keys) -> Option<AppResult<UserDelivery>> {
+        loop {
+            let Change::User { id, action, was } = self.recv().await? else {
+                continue;
+            };
+            if !self.concerns(id) {
+                continue;
+            }
+            if let Err(e) = self.recheck(db, keys).await {
+                return Some(Err(e));
+            }
+            let user = if action == UserAction::Deleted {
+                was.map(|w| w.into_model())
+            } else {
+                match users::find_ref(db, &UserRef::Id(id)).await {
+                    Ok(Some(u)) => Some(u),
+                    Ok(None) => continue,
+                    Err(e) => return Some(Err(e.into())),
+                }
+            };
+            return Some(Ok(UserDelivery {
+                action,
+                user_id: id,
+                user,
+            }));
+        }
+    }
+
+    /// The next event authored by the watched user(s).
+    pub async fn next_event(&mut self, db: &impl ConnectionTrait, keys: &Keys) -> Option<AppResult<event::Model>> {
+        loop {
+            let Change::Event { id, author_id } = self.recv().await? else {
+                continue;
+            };
+            if !self.concerns(author_id) {
+                continue;
+            }
+            if let Err(e) = self.recheck(db, keys).await {
+                return Some(Err(e));
+            }
+            match event::Entity::find_by_id(id).one(db).await {
+                Ok(Some(e)) => return Some(Ok(e)),
+                Ok(None) => continue,
+                Err(e) => return Some(Err(e.into())),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::auth::{Credential, Scopes};
+
+    fn viewer(id: i32, admin: bool, scopes: Scopes) -> Viewer {
+        let mut u = user_model(id);
+        u.admin = admin;
+        Viewer {
+            user: Some(Arc::new(u)),
+            scopes,
+            credential: Credential::Personal,
+            sudo_by: None,
+        }
+    }
+
+    fn user_model(id: i32) -> user::Model {
+        let now = crate::domain::time::now();
+        user::Model {
+            id,
+            username: format!("u{id}"),
+            username_canonical: format!("u{id}"),
+            email: format!("u{id}@example.com"),
+            name: "U".into(),
+            state: "active".into(),
+            password_hash: String::new(),
+            admin: false,
+            bio: None,
+            location: None,
+            skype: String::new(),
+            linkedin: String::new(),
+            twitter: String::new(),
+            website_url: String::new(),
+            organization: String::new(),
+            projects_limit: 100,
+            can_create_group: true,
+            external: false,
+            two_factor_enabled: false,
+            color_scheme_id: 1,
+            auth_epoch: 0,
+            failed_attempts: 0,
+            locked_until: None,
+            password_expires_at: None,
+            created_at: now,
+            updated_at: now,
+            confirmed_at: None,
+            last_sign_in_at: None,
+            current_sign_in_at: None,
+            last_activity_on: None,
+            created_by_id: None,
+        }
+    }
+
+    #[test]
+    fn who_may_watch_what() {
+        let all = Scopes::all();
+        let admin = viewer(1, true, all);
+        let user = viewer(2, false, all);
+        assert!(may_watch(&admin, None).is_ok());
+        assert!(may_watch(&admin, Some(2)).is_ok());
+        assert!(may_watch(&user, Some(2)).is_ok());
+        assert!(matches!(may_watch(&user, Some(1)), Err(AppError::Forbidden(_))));
+        assert!(matches!(may_watch(&user, None), Err(AppError::Forbidden(_))));
+        assert!(matches!(
+            may_watch(&Viewer::anonymous(), Some(2)),
+            Err(AppError::Unauthorized)
+        ));
+        let sudo_only = viewer(
+            2,
+            false,
+            Scopes {
+                sudo: true,
+                ..Default::default()
+            },
+        );
+        assert!(matches!(
+            may_watch(&sudo_only, Some(2)),
+            Err(AppError::InsufficientScope(_))
+        ));
+        let read_only = viewer(
+            2,
+            false,
+            Scopes {
+                read_user: true,
+                ..Default::default()
+            },
+        );
+        assert!(may_watch(&read_only, Some(2)).is_ok());
+    }
+}
