@@ -13,3 +13,4 @@ mod process;
 mod rest_account;
 mod rest_users;
 mod schema_sdl;
+mod subscriptions;

@@ -22,7 +22,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub root_token: String,
-    pub _db: TestDb,
+    /// Shared with [`TestApp::another_instance`]s on the same database; dropped with the last.
+    pub _db: Arc<TestDb>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -93,10 +94,21 @@ impl TestApp {
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let db = TestDb::create(backend).await;
+        let db = Arc::new(TestDb::create(backend).await);
+        let root_token = format!("glpat-root{}", usergraph::auth::token::generate(""));
+        Self::launch(db, root_token, true, tweak).await
+    }
+
+    /// A second server on this one's database (as another instance of a deployment): same
+    /// secret and tokens, its own pool, change listener and port.
+    pub async fn another_instance(&self) -> TestApp {
+        Self::launch(self._db.clone(), self.root_token.clone(), false, |_| {}).await
+    }
+
+    async fn launch(db: Arc<TestDb>, root_token: String, fresh: bool, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let backend = db.backend;
         let mut cfg = Config::for_database(db.url.clone());
         cfg.secret = Some(TEST_SECRET.into());
-        let root_token = format!("glpat-root{}", usergraph::auth::token::generate(""));
         cfg.root_token = Some(root_token.clone());
         cfg.data_dir = std::env::temp_dir().join("usergraph-tests");
         cfg.db_max_connections = 8;
@@ -105,11 +117,8 @@ impl TestApp {
         cfg.external_url = Some(format!("http://{addr}"));
         tweak(&mut cfg);
         let (state, created) = usergraph::init(cfg).await.expect("init");
-        assert_eq!(
-            created.as_deref(),
-            Some(root_token.as_str()),
-            "root bootstrap on an empty database"
-        );
+        let expected = fresh.then_some(root_token.as_str());
+        assert_eq!(created.as_deref(), expected, "root bootstrap on an empty database only");
         let router = usergraph::app(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(
