@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use usergraph::domain::changes::{Change, UserAction};
+
 use crate::common::{Backend, TestApp, backends, each_backend};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -146,6 +148,19 @@ async fn subscribed(app: &TestApp, n: usize) {
     }
 }
 
+/// Lets every change committed so far reach the app's bus before a test subscribes. On
+/// PostgreSQL notifications arrive a moment after their commit (in commit order), so without
+/// this a new subscription may still see the creation of the user it watches. Publishes a marker
+/// that no subscription concerns and waits for it.
+async fn settle(app: &TestApp) {
+    let mut rx = app.state.changes.subscribe();
+    let marker = Change::user(-1, UserAction::Updated);
+    app.state.changes.publish(app.db(), marker.clone()).await;
+    tokio::time::timeout(WAIT, async { while rx.recv().await.expect("bus open") != marker {} })
+        .await
+        .expect("the marker comes back");
+}
+
 fn id(n: i32) -> String {
     n.to_string()
 }
@@ -154,6 +169,7 @@ fn id(n: i32) -> String {
 async fn user_changed_delivers_changes_made_over_http() {
     each_backend(|app| async move {
         let jane = app.user("jane").await;
+        settle(&app).await;
         let mut ws = Ws::as_user(&app, app.admin()).await;
         ws.subscribe("1", CHANGED, json!({ "id": id(jane.id) })).await;
         subscribed(&app, 1).await;
@@ -316,6 +332,7 @@ async fn users_watch_only_themselves() {
         subscribed(&app, 0).await;
 
         // Themselves, yes: an admin's change to them arrives.
+        settle(&app).await;
         ws.subscribe("me", CHANGED, json!({ "id": id(jane.id) })).await;
         subscribed(&app, 1).await;
         let update = "mutation($id: ID!) { updateUser(input: { id: $id, bio: \"hello\" }) { user { id } } }";
@@ -335,6 +352,7 @@ async fn users_watch_only_themselves() {
 async fn a_blocked_subscriber_stops_receiving() {
     each_backend(|app| async move {
         let jane = app.user("jane").await;
+        settle(&app).await;
         let mut ws = Ws::as_user(&app, &jane.token).await;
         ws.subscribe("me", CHANGED, json!({ "id": id(jane.id) })).await;
         ws.subscribe("ev", EVENTS, json!({ "userId": id(jane.id) })).await;
@@ -431,6 +449,7 @@ async fn credentials_of_the_upgrade_request_and_the_older_protocol() {
             json!({ "type": "data", "id": "q", "payload": { "data": { "currentUser": { "username": "jane" } } } })
         );
         assert_eq!(ws.json().await, json!({ "type": "complete", "id": "q" }));
+        settle(&app).await;
         ws.send(
             json!({ "type": "start", "id": "s", "payload": { "query": CHANGED, "variables": { "id": id(jane.id) } } }),
         )
@@ -470,6 +489,7 @@ async fn changes_cross_instances_on_postgres() {
     let a = TestApp::start(Backend::Postgres).await;
     let b = a.another_instance().await;
     let jane = a.user("jane").await;
+    settle(&a).await;
 
     let mut ws = Ws::as_user(&a, a.admin()).await;
     ws.subscribe("u", CHANGED, json!({ "id": id(jane.id) })).await;
@@ -501,6 +521,7 @@ async fn changes_cross_instances_on_postgres() {
     assert_eq!(p["data"]["userChanged"]["user"]["username"], "jane");
 
     // And the other way round: B hears what A does, each change exactly once.
+    settle(&b).await;
     let mut on_b = Ws::as_user(&b, b.admin()).await;
     on_b.subscribe("all", CHANGED, json!({})).await;
     subscribed(&b, 1).await;

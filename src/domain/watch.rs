@@ -13,6 +13,11 @@
 //! Items are read from the database when delivered, so they show current state: a user who no
 //! longer exists by then is skipped (its DELETED change follows), and a deleted user is shown as
 //! it was just before deletion.
+//!
+//! A watcher sees every change committed after it subscribed. On PostgreSQL it may also see a
+//! few committed just before (their notifications were still on the way to this instance):
+//! harmless, as every item shows current state, but a client must not assume that the first
+//! item is newer than what it read before subscribing.
 
 use entity::{event, user};
 use sea_orm::{ConnectionTrait, EntityTrait};
