@@ -529,3 +529,19 @@ async fn changes_cross_instances_on_postgres() {
     assert_eq!(on_b.next("all").await["data"]["userChanged"]["user"]["username"], "kim");
     on_b.quiet().await;
 }
+
+/// A WebSocket outlives the HTTP request timeout: it is a connection, not a request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_outlive_the_request_timeout() {
+    let app = TestApp::start_with(Backend::Sqlite, |c| c.request_timeout_secs = 1).await;
+    let jane = app.user("jane").await;
+    let mut ws = Ws::as_user(&app, app.admin()).await;
+    ws.subscribe("1", CHANGED, json!({ "id": id(jane.id) })).await;
+    subscribed(&app, 1).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let block = "mutation($id: ID!) { blockUser(input: { id: $id }) { changed } }";
+    app.gql(Some(app.admin()), block, json!({ "id": id(jane.id) }))
+        .await
+        .data();
+    assert_eq!(ws.next("1").await["data"]["userChanged"]["action"], "BLOCKED");
+}
