@@ -63,7 +63,10 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // SQLite keeps a page cache per connection (2 MiB by default); 1 MiB each keeps a full
+        // pool well inside the memory budget while hot pages stay cached by the OS.
+        .map_sqlx_sqlite_opts(|o| o.pragma("cache_size", "-1024"));
     let db = Database::connect(opts).await?;
     if db.get_database_backend() == DatabaseBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;

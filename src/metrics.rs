@@ -125,7 +125,10 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .flat_map(|(route, m)| m.iter().map(move |((method, status), n)| ((route.clone(), *method, *status), *n)))
+            .flat_map(|(route, m)| {
+                m.iter()
+                    .map(move |((method, status), n)| ((route.clone(), *method, *status), *n))
+            })
             .collect();
         for ((route, method, status), n) in &requests {
             let _ = writeln!(

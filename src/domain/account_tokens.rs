@@ -19,7 +19,7 @@ use entity::{account_token, email, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, TransactionTrait,
+    PaginatorTrait, QueryFilter,
 };
 
 use super::time;
@@ -175,7 +175,7 @@ pub async fn request_password_reset(db: &DatabaseConnection, address: &str) -> A
     if recent > 0 {
         return Ok(());
     }
-    let txn = db.begin().await?;
+    let txn = super::write_txn(db).await?;
     issue_reset(&txn, &u, &address.email, Template::ResetPassword).await?;
     txn.commit().await?;
     crate::mail::wake();
@@ -196,7 +196,7 @@ pub async fn reset_password(db: &DatabaseConnection, value: &str, new_password: 
     e.password(new_password);
     e.into_result()?;
     let hash = password::hash(new_password.to_string()).await?;
-    let txn = db.begin().await?;
+    let txn = super::write_txn(db).await?;
     if !consume(&txn, &t).await? {
         return Err(AppError::field("token", "has already been used"));
     }
@@ -240,7 +240,7 @@ pub async fn reset_password(db: &DatabaseConnection, value: &str, new_password: 
 /// deleted or changed since.
 pub async fn confirm_email(db: &DatabaseConnection, value: &str) -> AppResult<(email::Model, user::Model)> {
     let t = usable(db, CONFIRMATION, value).await?;
-    let txn = db.begin().await?;
+    let txn = super::write_txn(db).await?;
     let address = match t.email_id {
         Some(id) => email::Entity::find_by_id(id).one(&txn).await?,
         None => None,

@@ -16,7 +16,6 @@
 //! Delivery is best effort and at most once: notifications sent while a listener reconnects are
 //! lost, and a subscriber more than [`CAPACITY`] changes behind skips what it missed (logged).
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -320,26 +319,6 @@ async fn forward(mut listener: sea_orm::sqlx::postgres::PgListener, tx: broadcas
     }
 }
 
-tokio::task_local! {
-    static AMBIENT: ChangeBus;
-}
-
-/// Runs `fut` with `bus` as the bus of domain calls that are not handed one (see
-/// [`super::events::create`]). The GraphQL fronts run every operation inside it.
-pub async fn with_ambient<F: Future>(bus: ChangeBus, fut: F) -> F::Output {
-    AMBIENT.scope(bus, fut).await
-}
-
-/// Publishes through the ambient bus; outside [`with_ambient`], still through `pg_notify` on
-/// PostgreSQL (which needs no bus), else nowhere (logged).
-pub async fn publish_ambient(db: &impl ConnectionTrait, change: Change) {
-    match AMBIENT.try_with(Clone::clone) {
-        Ok(bus) => bus.publish(db, change).await,
-        Err(_) if db.get_database_backend() == DatabaseBackend::Postgres => notify_postgres(db, change).await,
-        Err(_) => tracing::warn!(?change, "change made outside any change bus: subscribers are not told"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,7 +411,5 @@ mod tests {
         bus.publish(&db, Change::user(1, UserAction::Created)).await;
         assert_eq!(a.recv().await.unwrap(), Change::user(1, UserAction::Created));
         assert_eq!(b.recv().await.unwrap(), Change::user(1, UserAction::Created));
-        with_ambient(bus.clone(), publish_ambient(&db, Change::Event { id: 2, author_id: 1 })).await;
-        assert_eq!(a.recv().await.unwrap(), Change::Event { id: 2, author_id: 1 });
     }
 }

@@ -6,7 +6,7 @@
 use entity::{email, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::account_tokens;
@@ -52,7 +52,7 @@ pub async fn add(
     }
     let now = time::now();
     let skip = input.skip_confirmation && viewer.is_admin();
-    let txn = db.begin().await?;
+    let txn = super::write_txn(db).await?;
     let res = email::ActiveModel {
         user_id: Set(owner.id()),
         email: Set(addr.clone()),

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::changes::{self, Change, ChangeBus};
+use super::changes::{Change, ChangeBus};
 use super::page::Window;
 use super::users::{self, SortDir, UserRef};
 use super::validate::Errors;
@@ -242,7 +242,7 @@ pub struct NewEvent {
 
 /// Ingests an event from an external source (admin only); subscribers of its author's events
 /// hear of it once it is stored.
-pub async fn create_with(
+pub async fn create(
     db: &impl ConnectionTrait,
     changes: &ChangeBus,
     viewer: &Viewer,
@@ -258,21 +258,6 @@ pub async fn create_with(
             },
         )
         .await;
-    Ok(e)
-}
-
-/// [`create_with`] through the ambient change bus ([`changes::with_ambient`], which the GraphQL
-/// fronts set around every operation), for callers that do not hold the bus.
-pub async fn create(db: &impl ConnectionTrait, viewer: &Viewer, input: NewEvent) -> AppResult<event::Model> {
-    let e = insert(db, viewer, input).await?;
-    changes::publish_ambient(
-        db,
-        Change::Event {
-            id: e.id,
-            author_id: e.author_id,
-        },
-    )
-    .await;
     Ok(e)
 }
 

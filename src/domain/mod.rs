@@ -17,6 +17,19 @@ pub mod users;
 pub mod validate;
 pub mod watch;
 
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later fails at once
+/// with "database is locked" when another connection wrote meanwhile, instead of waiting its turn.
+/// Other backends ignore the mode.
+pub async fn write_txn(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// Time as the domain stores it: UTC, truncated to milliseconds so every backend round-trips it.
 pub mod time {
     use chrono::{DateTime, NaiveDate, Timelike, Utc};

@@ -6,7 +6,7 @@ use entity::{account_token, email, event, identity, ssh_key, token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::account_tokens;
@@ -456,7 +456,7 @@ async fn insert_user(
     let now = time::now();
     let username = a.username.clone().unwrap_or_default();
     let email_addr = normalize_email(a.email.as_deref().unwrap_or_default());
-    let txn = db.begin().await?;
+    let txn = super::write_txn(db).await?;
     let model = user::ActiveModel {
         username_canonical: Set(username.to_lowercase()),
         username: Set(username),
@@ -604,7 +604,7 @@ async fn apply_update(
     new_hash: Option<String>,
 ) -> Result<user::Model, DbErr> {
     let now = time::now();
-    let txn = db.begin().await?;
+    let txn = super::write_txn(db).await?;
     let mut m: user::ActiveModel = current.clone().into();
     if let Some(u) = &a.username {
         m.username = Set(u.clone());
@@ -708,7 +708,7 @@ pub async fn delete(
     let Some(u) = find_ref(db, r).await? else {
         return Ok(None);
     };
-    let txn = db.begin().await?;
+    let txn = super::write_txn(db).await?;
     account_token::Entity::delete_many()
         .filter(account_token::Column::UserId.eq(u.id))
         .exec(&txn)

@@ -458,7 +458,7 @@ impl AccountMutation {
             note: input.note.map(|j| j.0),
             created_at: input.created_at,
         };
-        let e = events::create(&st.db, ctx.viewer()?, new).await?;
+        let e = events::create(&st.db, &st.changes, ctx.viewer()?, new).await?;
         Ok(CreateEventPayload { event: Event(e) })
     }
 }

@@ -312,9 +312,7 @@ async fn execute(
     let (spawner, driver) = super::driver::pair();
     let loader = DataLoader::new(DbLoader { db: st.app.db.clone() }, move |task| spawner.spawn(task))
         .delay(std::time::Duration::ZERO);
-    // Domain calls that are not handed the change bus publish through this one.
-    let run = super::driver::run_with(st.schema.execute(req.data(viewer).data(loader).data(client)), driver);
-    let resp = crate::domain::changes::with_ambient(st.app.changes.clone(), run).await;
+    let resp = super::driver::run_with(st.schema.execute(req.data(viewer).data(loader).data(client)), driver).await;
     record_errors(&st.app.metrics, &resp);
     resp
 }

@@ -35,7 +35,6 @@ use super::loaders::DbLoader;
 use super::subscription::SubscriberCredentials;
 use crate::HttpState;
 use crate::auth::{self, Credentials, Viewer};
-use crate::domain::changes;
 use crate::error::AppError;
 
 /// How long a client may take to send `connection_init`.
@@ -176,10 +175,9 @@ pub async fn upgrade(
     };
     let from_upgrade = auth::extract::credentials(&headers, &uri);
     let client = ClientAddr(connect.map(|c| c.0.0.ip()));
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
-        let bus = st.app.changes.clone();
-        changes::with_ambient(bus, serve(st, socket, protocol, from_upgrade, client))
-    })
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve(st, socket, protocol, from_upgrade, client))
 }
 
 async fn serve(
