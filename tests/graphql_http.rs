@@ -310,12 +310,30 @@ async fn health_fails_when_the_database_is_gone() {
     let app = TestApp::start_with(Backend::Sqlite, |c| c.slow_query_ms = 0).await;
     assert_eq!(app.get("/readyz", None).await.status, 200);
     // Every statement is "slow" at a 0 ms threshold: counted (and logged).
-    let text = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
-    let slow = text.lines().find(|l| l.starts_with("usergraph_db_slow_statements_total ")).unwrap();
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let slow = text
+        .lines()
+        .find(|l| l.starts_with("usergraph_db_slow_statements_total "))
+        .unwrap();
     assert!(slow.split(' ').nth(1).unwrap().parse::<u64>().unwrap() > 0, "{slow}");
     // Closing the pool the server shares is the database going away.
     app.state.db.clone().close().await.unwrap();
     let res = app.get("/readyz", None).await;
-    assert_eq!((res.status.as_u16(), res.body["status"].as_str()), (503, Some("database unavailable")));
-    assert_eq!(app.get("/healthz", None).await.status, 200, "the process itself is alive");
+    assert_eq!(
+        (res.status.as_u16(), res.body["status"].as_str()),
+        (503, Some("database unavailable"))
+    );
+    assert_eq!(
+        app.get("/healthz", None).await.status,
+        200,
+        "the process itself is alive"
+    );
 }
