@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn access_by_scope() {
-        let u = Arc::new(test_user());
+        let u = Arc::new(crate::domain::fixtures::user(1));
         let v = |scopes| Viewer {
             user: Some(u.clone()),
             scopes,
@@ -287,42 +287,5 @@ mod tests {
         });
         assert!(sudo_only.check_access(Access::Read).is_err());
         assert!(Viewer::anonymous().check_access(Access::Write).is_ok());
-    }
-
-    fn test_user() -> user::Model {
-        let now = time::now();
-        user::Model {
-            id: 1,
-            username: "u".into(),
-            username_canonical: "u".into(),
-            email: "u@example.com".into(),
-            name: "U".into(),
-            state: "active".into(),
-            password_hash: String::new(),
-            admin: false,
-            bio: None,
-            location: None,
-            skype: String::new(),
-            linkedin: String::new(),
-            twitter: String::new(),
-            website_url: String::new(),
-            organization: String::new(),
-            projects_limit: 100,
-            can_create_group: true,
-            external: false,
-            two_factor_enabled: false,
-            color_scheme_id: 1,
-            auth_epoch: 0,
-            failed_attempts: 0,
-            locked_until: None,
-            password_expires_at: None,
-            created_at: now,
-            updated_at: now,
-            confirmed_at: None,
-            last_sign_in_at: None,
-            current_sign_in_at: None,
-            last_activity_on: None,
-            created_by_id: None,
-        }
     }
 }

@@ -326,37 +326,17 @@ mod tests {
     fn model() -> user::Model {
         let now = crate::domain::time::now();
         user::Model {
-            id: 7,
             username: "Jane".into(),
             username_canonical: "jane".into(),
             email: "jane@example.com".into(),
             name: "Jane Doe".into(),
-            state: "active".into(),
             password_hash: "$argon2id$secret".into(),
-            admin: false,
             bio: Some("hi".into()),
-            location: None,
-            skype: String::new(),
-            linkedin: String::new(),
-            twitter: String::new(),
-            website_url: String::new(),
-            organization: String::new(),
-            projects_limit: 100,
-            can_create_group: true,
-            external: false,
-            two_factor_enabled: false,
-            color_scheme_id: 1,
             auth_epoch: 3,
             failed_attempts: 2,
-            locked_until: None,
-            password_expires_at: None,
-            created_at: now,
-            updated_at: now,
             confirmed_at: Some(now),
-            last_sign_in_at: None,
-            current_sign_in_at: None,
-            last_activity_on: None,
             created_by_id: Some(1),
+            ..crate::domain::fixtures::user(7)
         }
     }
 

@@ -6,6 +6,8 @@ pub mod activities;
 pub mod changes;
 pub mod emails;
 pub mod events;
+#[cfg(test)]
+pub mod fixtures;
 pub mod limits;
 pub mod owner;
 pub mod page;
