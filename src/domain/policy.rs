@@ -26,6 +26,17 @@ pub fn can_read_private_token(viewer: &Viewer, user_id: i32) -> bool {
         || (u.id == user_id && viewer.scopes.api && viewer.credential != Credential::Impersonation)
 }
 
+/// Does the viewer get the admin representation of other users (every private field, in lists
+/// too)? Admins only; everyone else gets the public shapes.
+pub fn sees_admin_view(viewer: &Viewer) -> bool {
+    viewer.is_admin()
+}
+
+/// May the viewer read a user's impersonation tokens? Admins only.
+pub fn can_read_impersonation_tokens(viewer: &Viewer) -> bool {
+    viewer.is_admin()
+}
+
 /// A signed-in admin, else 401 (anonymous) or 403.
 pub fn require_admin(viewer: &Viewer) -> AppResult<&user::Model> {
     let u = viewer.user()?;

@@ -11,6 +11,7 @@ use super::params::Params;
 use super::views::{self, UserBasic, UserFull, UserSingle};
 use super::{Caller, Signed, path_id};
 use crate::HttpState;
+use crate::domain::policy;
 use crate::domain::users::{self, CreateUser, SortDir, UserAttrs, UserFilter, UserOrder, UserRef};
 use crate::error::AppError;
 
@@ -70,7 +71,7 @@ pub async fn list(
     let total = users::count(db, &viewer, &filter).await?;
     let base = st.app.cfg.external_url();
     let headers = pagination::headers(&base, &uri, page, total);
-    if viewer.is_admin() {
+    if policy::sees_admin_view(&viewer) {
         let ids: Vec<i32> = rows.iter().map(|u| u.id).collect();
         let mut identities = views::by_user(users::identities_of(db, &ids).await?);
         let items: Vec<UserFull> = rows
@@ -90,7 +91,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let u = users::get(&st.app.db, &viewer, &UserRef::Id(path_id(&id)?)).await?;
-    if viewer.is_admin() {
+    if policy::sees_admin_view(&viewer) {
         Ok(Json(full(&st, &u).await?).into_response())
     } else {
         Ok(Json(UserSingle::new(&st.app.cfg.external_url(), &u)).into_response())

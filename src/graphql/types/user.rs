@@ -369,7 +369,7 @@ impl User {
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Option<Counting<AccessToken>>> {
         let viewer = ctx.viewer()?;
-        if !guards::allow_or_forbid(ctx, viewer.is_admin()) {
+        if !guards::allow_or_forbid(ctx, policy::can_read_impersonation_tokens(viewer)) {
             return Ok(None);
         }
         Ok(Some(
