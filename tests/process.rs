@@ -28,16 +28,39 @@ fn free_port() -> u16 {
 // The child is moved into `Server`, whose `Drop` kills and reaps it; the lint cannot see that.
 #[allow(clippy::zombie_processes)]
 async fn start(url: &str, data: &std::path::Path) -> Server {
+    start_with(url, data, &[], &[("RUST_LOG", "warn")], None).await
+}
+
+/// Starts the binary with more flags and environment; its output goes to `log` when given.
+#[allow(clippy::zombie_processes)]
+async fn start_with(
+    url: &str,
+    data: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    log: Option<&std::path::Path>,
+) -> Server {
     let port = free_port();
+    let output = || match log {
+        Some(path) => Stdio::from(
+            std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("log file"),
+        ),
+        None => Stdio::null(),
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_usergraph"))
         .args(["--bind", &format!("127.0.0.1:{port}"), "--database-url", url])
         .arg("--data-dir")
         .arg(data)
+        .args(args)
         .env("USERGRAPH_SECRET", TEST_SECRET)
         .env("USERGRAPH_ROOT_TOKEN", ROOT)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .envs(env.iter().copied())
+        .stdout(output())
+        .stderr(output())
         .spawn()
         .expect("start usergraph");
     let base = format!("http://127.0.0.1:{port}");
@@ -212,5 +235,121 @@ async fn sigterm_finishes_requests_in_flight() {
         reqwest::get(format!("{}/healthz", server.base)).await.is_err(),
         "no longer accepting"
     );
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Runs a one-shot subcommand of the binary.
+fn run_cli(url: &str, data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_usergraph"))
+        .args(args)
+        .args(["--database-url", url])
+        .arg("--data-dir")
+        .arg(data)
+        .env("USERGRAPH_SECRET", TEST_SECRET)
+        .env("USERGRAPH_ROOT_TOKEN", ROOT)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run usergraph")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_create_an_admin_and_a_working_token() {
+    let db = TestDb::create(crate::common::Backend::Sqlite).await;
+    let data = std::env::temp_dir().join(format!("ug-cli-{}", usergraph::auth::token::generate("")));
+    let out = run_cli(
+        &db.url,
+        &data,
+        &["create-admin", "--username", "ops", "--email", "ops@example.com"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Created administrator ops"), "{stdout}");
+    assert!(stdout.contains("Password (shown only now): "), "{stdout}");
+    let out = run_cli(
+        &db.url,
+        &data,
+        &["create-token", "--user", "ops", "--scopes", "api,read_user"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(token.starts_with("glpat-"), "{token}");
+    // Refusals are the domain's, with a failing exit status.
+    let out = run_cli(&db.url, &data, &["create-token", "--user", "nobody"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("404 User Not Found"));
+    let out = run_cli(
+        &db.url,
+        &data,
+        &["create-admin", "--username", "ops", "--email", "x@example.com"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Username has already been taken"));
+    assert!(run_cli(&db.url, &data, &["migrate", "status"]).status.success());
+    // The token works against the server.
+    let server = start(&db.url, &data).await;
+    let me: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v4/user", server.base))
+        .header("PRIVATE-TOKEN", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["username"].as_str(), me["is_admin"].as_bool()),
+        (Some("ops"), Some(true))
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_the_request_id() {
+    let db = TestDb::create(crate::common::Backend::Sqlite).await;
+    let data = std::env::temp_dir().join(format!("ug-log-{}", usergraph::auth::token::generate("")));
+    std::fs::create_dir_all(&data).unwrap();
+    let log = data.join("server.log");
+    // Every statement is "slow" at 0 ms, so a request logs a warning inside its span.
+    let server = start_with(
+        &db.url,
+        &data,
+        &["--log-format", "json"],
+        &[("RUST_LOG", "info"), ("USERGRAPH_SLOW_QUERY_MS", "0")],
+        Some(&log),
+    )
+    .await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v4/users/1", server.base))
+        .header("x-request-id", "req-4711")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "req-4711", "the request id comes back");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!lines.is_empty(), "no JSON log lines in {text}");
+    let tagged = lines.iter().filter(|l| l.to_string().contains("req-4711")).count();
+    assert!(tagged > 0, "no log line carries the request id:\n{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "slow SQL statement" && l.to_string().contains("req-4711")),
+        "{text}"
+    );
+    drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -270,8 +270,7 @@ pub async fn tokens(
 ) -> Result<Response, AppError> {
     let target = user_target(&id)?;
     let page = Page::from_params(&p)?;
-    let state = p.one_of("state", &["all", "active", "inactive"])?;
-    let state = state.as_deref().and_then(StateFilter::parse).unwrap_or_default();
+    let state = p.parsed("state", StateFilter::parse)?.unwrap_or_default();
     let db = &st.app.db;
     let owner = tokens::owner(db, &v, Kind::Impersonation, &target).await?;
     let rows = tokens::list(db, &owner, Kind::Impersonation, state, page.window()).await?;
@@ -339,11 +338,7 @@ pub async fn events(
         target_type: p.one_of("target_type", &targets)?,
         before: p.date("before")?,
         after: p.date("after")?,
-        sort: p
-            .one_of("sort", &["asc", "desc"])?
-            .as_deref()
-            .and_then(SortDir::parse)
-            .unwrap_or(SortDir::Desc),
+        sort: p.parsed("sort", SortDir::parse)?.unwrap_or(SortDir::Desc),
     };
     let db = &st.app.db;
     let author = users::get(db, &v, &UserRef::parse(&id)).await?;

@@ -179,6 +179,17 @@ impl Params {
         }
     }
 
+    /// A value the domain's own parser accepts (so the accepted names live in one place):
+    /// 400 `<name> does not have a valid value` otherwise.
+    pub fn parsed<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, AppError> {
+        match self.string(name)? {
+            None => Ok(None),
+            Some(s) => parse(&s)
+                .map(Some)
+                .ok_or_else(|| AppError::BadParams(format!("{name} does not have a valid value"))),
+        }
+    }
+
     /// A value from a closed set: 400 `<name> does not have a valid value` otherwise.
     pub fn one_of(&self, name: &str, allowed: &[&str]) -> Result<Option<String>, AppError> {
         match self.string(name)? {

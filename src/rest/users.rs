@@ -51,8 +51,8 @@ pub async fn list(
     p: Params,
 ) -> Result<Response, AppError> {
     let page = Page::from_params(&p)?;
-    let order = p.one_of("order_by", &["id", "name", "username", "created_at", "updated_at"])?;
-    let sort = p.one_of("sort", &["asc", "desc"])?;
+    let order = p.parsed("order_by", UserOrder::parse)?.unwrap_or_default();
+    let sort = p.parsed("sort", SortDir::parse)?.unwrap_or_default();
     let filter = UserFilter {
         search: p.string("search")?,
         username: p.string("username")?,
@@ -64,8 +64,6 @@ pub async fn list(
         created_after: p.datetime("created_after")?,
         created_before: p.datetime("created_before")?,
     };
-    let order = order.as_deref().and_then(UserOrder::parse).unwrap_or_default();
-    let sort = sort.as_deref().and_then(SortDir::parse).unwrap_or_default();
     let db = &st.app.db;
     let rows = users::list(db, &viewer, &filter, order, sort, page.window()).await?;
     let total = users::count(db, &viewer, &filter).await?;
