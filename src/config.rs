@@ -60,6 +60,11 @@ pub struct Config {
     #[arg(global = true, long, env = "USERGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
 
+    /// Answer the common `User` selections in one synchronous pass (see `graphql/fast.rs`);
+    /// `false` resolves every field through the derived resolvers, as a kill switch.
+    #[arg(global = true, long, env = "USERGRAPH_GRAPHQL_FAST_PATH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphql_fast_path: bool,
+
     /// Serve the GraphiQL page on `GET /graphql` for browsers.
     #[arg(global = true, long, env = "USERGRAPH_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
@@ -163,6 +168,7 @@ impl Config {
             max_depth: 12,
             max_complexity: 50_000,
             introspection: true,
+            graphql_fast_path: true,
             graphiql: true,
             max_body_bytes: 1_048_576,
             request_timeout_secs: 30,

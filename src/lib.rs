@@ -138,10 +138,11 @@ async fn readyz(State(st): State<HttpState>) -> impl IntoResponse {
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
     let limiter = Arc::new(domain::limits::SignInLimiter::new(state.cfg.signin_per_minute));
-    let schema = graphql::schema_builder(&state.cfg)
-        .data(state.clone())
-        .data(limiter)
-        .finish();
+    let mut schema = graphql::schema_builder(&state.cfg).data(state.clone()).data(limiter);
+    if !state.cfg.graphql_fast_path {
+        schema = schema.data(graphql::fast::SlowPathOnly);
+    }
+    let schema = schema.finish();
     let cfg = state.cfg.clone();
     let http = HttpState {
         app: state,

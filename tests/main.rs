@@ -5,6 +5,7 @@ mod common;
 mod authz_matrix;
 pub mod graphql_account;
 mod graphql_auth;
+mod graphql_fast;
 mod graphql_http;
 mod graphql_users;
 mod mail;

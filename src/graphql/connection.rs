@@ -92,7 +92,7 @@ pub fn page_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> u
 
 /// One page of a list, as a Relay connection with `totalCount`. Our own type rather than
 /// async-graphql's, so that connections carry descriptions like every other type.
-pub struct Page<N: OutputType> {
+pub struct Page<N> {
     edges: Vec<PageEdge<N>>,
     has_previous_page: bool,
     has_next_page: bool,
@@ -100,7 +100,7 @@ pub struct Page<N: OutputType> {
 }
 
 /// An item of a page with its cursor.
-pub struct PageEdge<N: OutputType> {
+pub struct PageEdge<N> {
     cursor: OffsetCursor,
     node: N,
 }
@@ -123,12 +123,7 @@ impl<N: OutputType> TypeName for PageEdge<N> {
 impl<N: OutputType> Page<N> {
     /// Information to aid in pagination.
     async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_previous_page: self.has_previous_page,
-            has_next_page: self.has_next_page,
-            start_cursor: self.edges.first().map(|e| e.cursor.encode_cursor()),
-            end_cursor: self.edges.last().map(|e| e.cursor.encode_cursor()),
-        }
+        self.info()
     }
 
     /// The items of this page with their cursors.
@@ -143,7 +138,7 @@ impl<N: OutputType> Page<N> {
 
     /// Number of items in the whole list (counted only when asked for).
     async fn total_count(&self) -> u64 {
-        self.total_count
+        self.count()
     }
 }
 
@@ -161,6 +156,28 @@ impl<N: OutputType> PageEdge<N> {
     }
 }
 
+impl<N> Page<N> {
+    /// `totalCount`.
+    pub(crate) fn count(&self) -> u64 {
+        self.total_count
+    }
+
+    /// The items with their cursors, in order.
+    pub(crate) fn items(&self) -> impl Iterator<Item = (String, &N)> {
+        self.edges.iter().map(|e| (e.cursor.encode_cursor(), &e.node))
+    }
+
+    /// `pageInfo`.
+    pub(crate) fn info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            start_cursor: self.edges.first().map(|e| e.cursor.encode_cursor()),
+            end_cursor: self.edges.last().map(|e| e.cursor.encode_cursor()),
+        }
+    }
+}
+
 /// A connection with `totalCount`.
 pub type Counting<N> = Page<N>;
 
@@ -172,7 +189,7 @@ pub fn wants_total(ctx: &Context<'_>) -> bool {
 impl Relay {
     /// Builds the page from rows fetched with `limit + 1` (the extra row tells whether a next
     /// page exists).
-    pub fn connection<N: OutputType>(&self, window: Window, mut rows: Vec<N>, total: Option<u64>) -> Page<N> {
+    pub fn connection<N>(&self, window: Window, mut rows: Vec<N>, total: Option<u64>) -> Page<N> {
         let more = rows.len() as u64 > window.limit;
         rows.truncate(window.limit as usize);
         Page {
@@ -191,7 +208,7 @@ impl Relay {
     }
 
     /// Pages a list already in memory (a user's keys or e-mails, loaded in one batch).
-    pub fn slice<N: OutputType>(&self, rows: Vec<N>) -> AppResult<Page<N>> {
+    pub fn slice<N>(&self, rows: Vec<N>) -> AppResult<Page<N>> {
         let total = rows.len() as u64;
         let window = self.window(Some(total))?;
         let page: Vec<N> = rows

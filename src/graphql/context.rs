@@ -1,6 +1,6 @@
 //! Typed access to per-request and shared data in resolvers.
 
-use async_graphql::Context;
+use async_graphql::ContextBase;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
@@ -11,7 +11,7 @@ pub trait CtxExt {
     fn state(&self) -> AppResult<&AppState>;
 }
 
-impl CtxExt for Context<'_> {
+impl<T> CtxExt for ContextBase<'_, T> {
     fn viewer(&self) -> AppResult<&Viewer> {
         self.data::<Viewer>()
             .map_err(|_| AppError::Internal(anyhow::anyhow!("no viewer in the GraphQL context")))

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod connection;
 pub mod context;
 pub mod driver;
+pub mod fast;
 pub mod guards;
 pub mod handler;
 pub mod loaders;

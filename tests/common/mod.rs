@@ -102,7 +102,12 @@ impl TestApp {
     /// A second server on this one's database (as another instance of a deployment): same
     /// secret and tokens, its own pool, change listener and port.
     pub async fn another_instance(&self) -> TestApp {
-        Self::launch(self._db.clone(), self.root_token.clone(), false, |_| {}).await
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// [`TestApp::another_instance`] with its own configuration.
+    pub async fn another_instance_with(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::launch(self._db.clone(), self.root_token.clone(), false, tweak).await
     }
 
     async fn launch(db: Arc<TestDb>, root_token: String, fresh: bool, tweak: impl FnOnce(&mut Config)) -> TestApp {

@@ -71,13 +71,17 @@ impl From<identity::Model> for Identity {
     }
 }
 
-/// A user account.
+/// A user account. Its output path (`graphql/fast.rs`) answers the common selections in one
+/// synchronous pass and hands any other selection to [`UserObject`].
 pub struct User(pub user::Model);
+
+/// The `User` object as async-graphql derives it: each field resolved on its own.
+pub struct UserObject<'a>(pub &'a user::Model);
 
 /// A user account. Fields marked private read `null`, with a FORBIDDEN error, for anyone but the
 /// user themself and administrators.
-#[Object]
-impl User {
+#[Object(name = "User")]
+impl UserObject<'_> {
     /// The user's id, the same number the REST API uses.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
@@ -379,7 +383,7 @@ impl User {
     }
 }
 
-impl User {
+impl UserObject<'_> {
     /// A page of this user's tokens, loaded in one batch with every other user's on the page.
     async fn tokens(
         &self,

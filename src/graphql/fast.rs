@@ -1,0 +1,514 @@
+//! The output path of `User`: the selections clients send most (a user's columns, identities,
+//! SSH keys and e-mails, in any mix of aliases, fragments and `__typename`) are answered in one
+//! synchronous pass over the loaded rows, instead of one future, context and map per field. Any
+//! other selection (tokens, events, the private token, a custom directive) goes to the derived
+//! [`UserObject`] whole. Both paths give the same answer, errors included: guards are the same
+//! functions, scalars are converted by their own `ScalarType`s, and repeated response keys merge
+//! the way async-graphql merges them (`tests/graphql_fast.rs` compares the two).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::{
+    Context, ContextSelectionSet, ErrorExtensions, Name, OutputType, Positioned, ScalarType, ServerResult, Value,
+};
+use chrono::{DateTime, Utc};
+use entity::{email, identity, ssh_key, user};
+
+use super::connection::{Page, Relay};
+use super::context::CtxExt;
+use super::guards;
+use super::loaders::{DbLoader, EmailsOf, IdentitiesOf, KeysOf};
+use super::scalars::Date;
+use super::types::user::{User, UserObject, UserState};
+use crate::domain::{policy, users};
+
+/// Request data that turns the fast path off (the comparison tests run both paths).
+#[derive(Clone, Copy, Debug)]
+pub struct SlowPathOnly;
+
+impl OutputType for User {
+    fn type_name() -> Cow<'static, str> {
+        <UserObject<'static> as OutputType>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <UserObject<'static> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        let fragments = &ctx.query_env.fragments;
+        // (The schema registers no extension, whose per-field hooks this path would skip.)
+        let fast = ctx.data_opt::<SlowPathOnly>().is_none() && check(fragments, &ctx.item.node, Kind::User);
+        if fast {
+            user_value(ctx, &self.0).await
+        } else {
+            OutputType::resolve(&UserObject(&self.0), ctx, field).await
+        }
+    }
+}
+
+/// The object types the fast path knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    User,
+    Identity,
+    SshKey,
+    Email,
+    KeyPage,
+    EmailPage,
+    KeyEdge,
+    EmailEdge,
+    PageInfo,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::User => "User",
+            Kind::Identity => "Identity",
+            Kind::SshKey => "SshKey",
+            Kind::Email => "Email",
+            Kind::KeyPage => "SshKeyConnection",
+            Kind::EmailPage => "EmailConnection",
+            Kind::KeyEdge => "SshKeyEdge",
+            Kind::EmailEdge => "EmailEdge",
+            Kind::PageInfo => "PageInfo",
+        }
+    }
+
+    /// Whether the fast path answers `field` of this type; `Some(kind)` of the field's object
+    /// type, `None` for a leaf, and `Err(())` for a field it leaves to the derived resolvers.
+    fn child(self, field: &str) -> Result<Option<Kind>, ()> {
+        let leaf = Ok(None);
+        match (self, field) {
+            (_, "__typename") => leaf,
+            (Kind::User, "identities") => Ok(Some(Kind::Identity)),
+            (Kind::User, "keys") => Ok(Some(Kind::KeyPage)),
+            (Kind::User, "emails") => Ok(Some(Kind::EmailPage)),
+            (Kind::User, f) if USER_LEAVES.contains(&f) => leaf,
+            (Kind::Identity, "provider" | "externUid" | "createdAt") => leaf,
+            (
+                Kind::SshKey,
+                "id" | "userId" | "title" | "key" | "keyType" | "fingerprint" | "fingerprintSha256" | "createdAt"
+                | "expiresAt",
+            ) => leaf,
+            (Kind::Email, "id" | "email" | "confirmedAt" | "createdAt") => leaf,
+            (Kind::KeyPage | Kind::EmailPage, "totalCount") => leaf,
+            (Kind::KeyPage | Kind::EmailPage, "pageInfo") => Ok(Some(Kind::PageInfo)),
+            (Kind::KeyPage, "nodes") => Ok(Some(Kind::SshKey)),
+            (Kind::EmailPage, "nodes") => Ok(Some(Kind::Email)),
+            (Kind::KeyPage, "edges") => Ok(Some(Kind::KeyEdge)),
+            (Kind::EmailPage, "edges") => Ok(Some(Kind::EmailEdge)),
+            (Kind::KeyEdge | Kind::EmailEdge, "cursor") => leaf,
+            (Kind::KeyEdge, "node") => Ok(Some(Kind::SshKey)),
+            (Kind::EmailEdge, "node") => Ok(Some(Kind::Email)),
+            (Kind::PageInfo, "hasPreviousPage" | "hasNextPage" | "startCursor" | "endCursor") => leaf,
+            _ => Err(()),
+        }
+    }
+}
+
+/// The `User` fields answered straight from the row.
+const USER_LEAVES: &[&str] = &[
+    "id",
+    "username",
+    "name",
+    "state",
+    "avatarUrl",
+    "webUrl",
+    "createdAt",
+    "bio",
+    "location",
+    "skype",
+    "linkedin",
+    "twitter",
+    "websiteUrl",
+    "organization",
+    "email",
+    "isAdmin",
+    "lastSignInAt",
+    "currentSignInAt",
+    "confirmedAt",
+    "lastActivityOn",
+    "passwordExpiresAt",
+    "colorSchemeId",
+    "projectsLimit",
+    "canCreateGroup",
+    "canCreateProject",
+    "twoFactorEnabled",
+    "external",
+];
+
+type Fragments = HashMap<Name, Positioned<async_graphql::parser::types::FragmentDefinition>>;
+
+/// Calls `f` with every field of `set` in order, fragments spread in place. False when a
+/// fragment names another type than `ty` (the fast path then stands aside) or `f` says so.
+fn each_field<'a>(
+    fragments: &'a Fragments,
+    set: &'a SelectionSet,
+    ty: Kind,
+    f: &mut impl FnMut(&'a Positioned<Field>) -> bool,
+) -> bool {
+    for sel in &set.items {
+        let ok = match &sel.node {
+            Selection::Field(field) => f(field),
+            Selection::InlineFragment(frag) => {
+                let on = frag.node.type_condition.as_ref().map(|c| c.node.on.node.as_str());
+                on.is_none_or(|t| t == ty.name()) && each_field(fragments, &frag.node.selection_set.node, ty, f)
+            }
+            Selection::FragmentSpread(spread) => match fragments.get(&spread.node.fragment_name.node) {
+                Some(frag) => {
+                    frag.node.type_condition.node.on.node == ty.name()
+                        && each_field(fragments, &frag.node.selection_set.node, ty, f)
+                }
+                None => false,
+            },
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether the fast path can answer the whole selection `set` of type `ty`.
+fn check(fragments: &Fragments, set: &SelectionSet, ty: Kind) -> bool {
+    each_field(fragments, set, ty, &mut |field| {
+        let f = &field.node;
+        if !f.directives.is_empty() {
+            return false;
+        }
+        match ty.child(f.name.node.as_str()) {
+            Ok(None) => true,
+            Ok(Some(kind)) => check(fragments, &f.selection_set.node, kind),
+            Err(()) => false,
+        }
+    })
+}
+
+/// Adds `value` under `name`, merging objects (and lists of objects) already there, as
+/// async-graphql does when a response key is selected more than once.
+fn insert(map: &mut IndexMap<Name, Value>, name: Name, value: Value) {
+    match map.get_mut(&name) {
+        None => {
+            map.insert(name, value);
+        }
+        Some(Value::Object(prev)) => {
+            if let Value::Object(obj) = value {
+                for (k, v) in obj {
+                    insert(prev, k, v);
+                }
+            }
+        }
+        Some(Value::List(prev)) => {
+            if let Value::List(list) = value {
+                for (slot, item) in prev.iter_mut().zip(list) {
+                    if let (Value::Object(prev), Value::Object(obj)) = (slot, item) {
+                        for (k, v) in obj {
+                            insert(prev, k, v);
+                        }
+                    }
+                }
+            }
+        }
+        Some(_) => {}
+    }
+}
+
+/// Builds an object of type `ty` from `set`: `leaf` answers each field but `__typename`.
+/// Returns `None` only when every field was left out (a failed field's key is omitted).
+fn object<'a>(
+    fragments: &'a Fragments,
+    set: &'a SelectionSet,
+    ty: Kind,
+    mut leaf: impl FnMut(&'a Positioned<Field>) -> Option<Value>,
+) -> Value {
+    let mut map = IndexMap::with_capacity(set.items.len());
+    each_field(fragments, set, ty, &mut |field| {
+        let key = field.node.response_key().node.clone();
+        if field.node.name.node == "__typename" {
+            insert(&mut map, key, Value::String(ty.name().to_owned()));
+        } else if let Some(v) = leaf(field) {
+            insert(&mut map, key, v);
+        }
+        true
+    });
+    if map.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(map)
+    }
+}
+
+fn string(s: &str) -> Value {
+    Value::String(s.to_owned())
+}
+
+fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Value) -> Value {
+    v.map_or(Value::Null, f)
+}
+
+fn time(t: &DateTime<Utc>) -> Value {
+    ScalarType::to_value(t)
+}
+
+fn id(n: i32) -> Value {
+    Value::String(n.to_string())
+}
+
+/// The rows a user's selection needs, loaded through the request's batch loaders (so a page of
+/// users costs one statement per relation).
+struct Children {
+    identities: Option<Vec<identity::Model>>,
+    keys: Option<Vec<ssh_key::Model>>,
+    emails: Option<Vec<email::Model>>,
+}
+
+async fn children(ctx: &ContextSelectionSet<'_>, u: &user::Model, private: bool) -> ServerResult<Children> {
+    let (mut identities, mut keys, mut emails) = (false, false, false);
+    if private {
+        each_field(&ctx.query_env.fragments, &ctx.item.node, Kind::User, &mut |f| {
+            match f.node.name.node.as_str() {
+                "identities" => identities = true,
+                "keys" => keys = true,
+                "emails" => emails = true,
+                _ => {}
+            }
+            true
+        });
+    }
+    let loader = ctx
+        .data::<DataLoader<DbLoader>>()
+        .map_err(|e| e.into_server_error(ctx.item.pos))?;
+    let err = |e: std::sync::Arc<sea_orm::DbErr>| {
+        crate::error::AppError::Internal(anyhow::anyhow!("loader: {e}"))
+            .extend()
+            .into_server_error(ctx.item.pos)
+    };
+    let (i, k, e) = futures_util::future::join3(
+        async {
+            match identities {
+                true => loader.load_one(IdentitiesOf(u.id)).await.map(Some),
+                false => Ok(None),
+            }
+        },
+        async {
+            match keys {
+                true => loader.load_one(KeysOf(u.id)).await.map(Some),
+                false => Ok(None),
+            }
+        },
+        async {
+            match emails {
+                true => loader.load_one(EmailsOf(u.id)).await.map(Some),
+                false => Ok(None),
+            }
+        },
+    )
+    .await;
+    Ok(Children {
+        identities: i.map_err(err)?.map(Option::unwrap_or_default),
+        keys: k.map_err(err)?.map(Option::unwrap_or_default),
+        emails: e.map_err(err)?.map(Option::unwrap_or_default),
+    })
+}
+
+async fn user_value(ctx: &ContextSelectionSet<'_>, u: &user::Model) -> ServerResult<Value> {
+    let viewer = ctx.viewer().map_err(|e| e.extend().into_server_error(ctx.item.pos))?;
+    let external_url = ctx
+        .state()
+        .map_err(|e| e.extend().into_server_error(ctx.item.pos))?
+        .cfg
+        .external_url();
+    let private = policy::can_read_private(viewer, u.id);
+    let admin_flag = policy::can_read_admin_flag(viewer, u.id);
+    let mut loaded = children(ctx, u, private).await?;
+    let fragments = &ctx.query_env.fragments;
+    Ok(object(fragments, &ctx.item.node, Kind::User, |field| {
+        let cf: Context<'_> = ctx.with_field(field);
+        // A private field the viewer may not see: null and FORBIDDEN, as the soft guard does.
+        let guarded = |allowed: bool, v: &dyn Fn() -> Value| match guards::allow_or_forbid(&cf, allowed) {
+            true => v(),
+            false => Value::Null,
+        };
+        let set = &field.node.selection_set.node;
+        Some(match field.node.name.node.as_str() {
+            "id" => id(u.id),
+            "username" => string(&u.username),
+            "name" => string(&u.name),
+            "state" => async_graphql::resolver_utils::enum_value(UserState::from_db(&u.state)),
+            "avatarUrl" => Value::String(users::avatar_url(u)),
+            "webUrl" => Value::String(users::web_url(&external_url, u)),
+            "createdAt" => time(&u.created_at),
+            "bio" => opt(u.bio.as_deref(), string),
+            "location" => opt(u.location.as_deref(), string),
+            "skype" => string(&u.skype),
+            "linkedin" => string(&u.linkedin),
+            "twitter" => string(&u.twitter),
+            "websiteUrl" => string(&u.website_url),
+            "organization" => string(&u.organization),
+            "email" => guarded(private, &|| string(&u.email)),
+            "isAdmin" => guarded(admin_flag, &|| Value::Boolean(u.admin)),
+            "lastSignInAt" => guarded(private, &|| opt(u.last_sign_in_at.as_ref(), time)),
+            "currentSignInAt" => guarded(private, &|| opt(u.current_sign_in_at.as_ref(), time)),
+            "confirmedAt" => guarded(private, &|| opt(u.confirmed_at.as_ref(), time)),
+            "lastActivityOn" => guarded(private, &|| opt(u.last_activity_on, |d| Date(d).to_value())),
+            "passwordExpiresAt" => guarded(private, &|| opt(u.password_expires_at.as_ref(), time)),
+            "colorSchemeId" => guarded(private, &|| Value::from(u.color_scheme_id)),
+            "projectsLimit" => guarded(private, &|| Value::from(u.projects_limit)),
+            "canCreateGroup" => guarded(private, &|| Value::Boolean(u.can_create_group)),
+            "canCreateProject" => guarded(private, &|| Value::Boolean(u.projects_limit > 0)),
+            "twoFactorEnabled" => guarded(private, &|| Value::Boolean(u.two_factor_enabled)),
+            "external" => guarded(private, &|| Value::Boolean(u.external)),
+            "identities" => match loaded.identities.take() {
+                Some(rows) => Value::List(rows.iter().map(|r| identity_value(fragments, set, r)).collect()),
+                None => guarded(false, &|| Value::Null),
+            },
+            "keys" => match loaded.keys.as_ref() {
+                Some(rows) => {
+                    let page = relay(&cf).and_then(|r| Ok(r.slice(rows.iter().collect::<Vec<_>>())?));
+                    match page {
+                        Ok(page) => page_value(fragments, set, Kind::KeyPage, &page, &mut |k, set| {
+                            key_value(fragments, set, k)
+                        }),
+                        Err(e) => {
+                            cf.add_error(cf.set_error_path(e.into_server_error(field.pos)));
+                            return None;
+                        }
+                    }
+                }
+                None => guarded(false, &|| Value::Null),
+            },
+            "emails" => match loaded.emails.as_ref() {
+                Some(rows) => {
+                    let page = relay(&cf).and_then(|r| Ok(r.slice(rows.iter().collect::<Vec<_>>())?));
+                    match page {
+                        Ok(page) => page_value(fragments, set, Kind::EmailPage, &page, &mut |m, set| {
+                            email_value(fragments, set, m)
+                        }),
+                        Err(e) => {
+                            cf.add_error(cf.set_error_path(e.into_server_error(field.pos)));
+                            return None;
+                        }
+                    }
+                }
+                None => guarded(false, &|| Value::Null),
+            },
+            // `check` admits nothing else.
+            _ => Value::Null,
+        })
+    }))
+}
+
+/// The Relay arguments of a connection field, variables resolved.
+fn relay(cf: &Context<'_>) -> async_graphql::Result<Relay> {
+    let arg = |name: &str| -> async_graphql::Result<Option<i32>> {
+        cf.param_value::<Option<i32>>(name, None)
+            .map(|(_, v)| v)
+            .map_err(|e| async_graphql::Error::new(e.message))
+    };
+    let cursor = |name: &str| -> async_graphql::Result<Option<String>> {
+        cf.param_value::<Option<String>>(name, None)
+            .map(|(_, v)| v)
+            .map_err(|e| async_graphql::Error::new(e.message))
+    };
+    Ok(Relay::new(
+        arg("first")?,
+        cursor("after")?,
+        arg("last")?,
+        cursor("before")?,
+    ))
+}
+
+fn identity_value(fragments: &Fragments, set: &SelectionSet, r: &identity::Model) -> Value {
+    object(fragments, set, Kind::Identity, |f| {
+        Some(match f.node.name.node.as_str() {
+            "provider" => string(&r.provider),
+            "externUid" => string(&r.extern_uid),
+            "createdAt" => time(&r.created_at),
+            _ => Value::Null,
+        })
+    })
+}
+
+fn key_value(fragments: &Fragments, set: &SelectionSet, k: &ssh_key::Model) -> Value {
+    object(fragments, set, Kind::SshKey, |f| {
+        Some(match f.node.name.node.as_str() {
+            "id" => id(k.id),
+            "userId" => id(k.user_id),
+            "title" => string(&k.title),
+            "key" => string(&k.key),
+            "keyType" => string(&k.key_type),
+            "fingerprint" => string(&k.fingerprint_md5),
+            "fingerprintSha256" => string(&k.fingerprint_sha256),
+            "createdAt" => time(&k.created_at),
+            "expiresAt" => opt(k.expires_at.as_ref(), time),
+            _ => Value::Null,
+        })
+    })
+}
+
+fn email_value(fragments: &Fragments, set: &SelectionSet, m: &email::Model) -> Value {
+    object(fragments, set, Kind::Email, |f| {
+        Some(match f.node.name.node.as_str() {
+            "id" => id(m.id),
+            "email" => string(&m.email),
+            "confirmedAt" => opt(m.confirmed_at.as_ref(), time),
+            "createdAt" => time(&m.created_at),
+            _ => Value::Null,
+        })
+    })
+}
+
+/// A connection (`SshKeyConnection` or `EmailConnection`) over a page of rows.
+fn page_value<T>(
+    fragments: &Fragments,
+    set: &SelectionSet,
+    ty: Kind,
+    page: &Page<&T>,
+    node: &mut dyn FnMut(&T, &SelectionSet) -> Value,
+) -> Value {
+    let edge_kind = if ty == Kind::KeyPage {
+        Kind::KeyEdge
+    } else {
+        Kind::EmailEdge
+    };
+    object(fragments, set, ty, |f| {
+        let sub = &f.node.selection_set.node;
+        Some(match f.node.name.node.as_str() {
+            "totalCount" => Value::from(page.count()),
+            "nodes" => Value::List(page.items().map(|(_, n)| node(n, sub)).collect()),
+            "edges" => Value::List(
+                page.items()
+                    .map(|(cursor, n)| {
+                        object(fragments, sub, edge_kind, |ef| {
+                            Some(match ef.node.name.node.as_str() {
+                                "cursor" => Value::String(cursor.clone()),
+                                "node" => node(n, &ef.node.selection_set.node),
+                                _ => Value::Null,
+                            })
+                        })
+                    })
+                    .collect(),
+            ),
+            "pageInfo" => {
+                let info = page.info();
+                object(fragments, sub, Kind::PageInfo, |pf| {
+                    Some(match pf.node.name.node.as_str() {
+                        "hasPreviousPage" => Value::Boolean(info.has_previous_page),
+                        "hasNextPage" => Value::Boolean(info.has_next_page),
+                        "startCursor" => opt(info.start_cursor.as_deref(), string),
+                        "endCursor" => opt(info.end_cursor.as_deref(), string),
+                        _ => Value::Null,
+                    })
+                })
+            }
+            _ => Value::Null,
+        })
+    })
+}
