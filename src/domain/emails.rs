@@ -101,7 +101,7 @@ pub async fn count(db: &impl ConnectionTrait, owner: &Owner) -> AppResult<u64> {
 /// Secondary addresses of several users, for loaders (authorization is the caller's).
 pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<email::Model>, DbErr> {
     secondary()
-        .filter(email::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(super::any_of(db, email::Column::UserId, user_ids))
         .order_by_asc(email::Column::Id)
         .all(db)
         .await

@@ -190,7 +190,7 @@ pub async fn list_for_authors(
         .from(event::Entity)
         .cond_where(
             Condition::all()
-                .add(event::Column::AuthorId.is_in(authors.iter().copied()))
+                .add(super::any_of(db, event::Column::AuthorId, authors))
                 .add(f.condition()),
         );
     let rn = || Expr::col(Alias::new("rn"));
@@ -217,7 +217,7 @@ pub async fn count_for_authors(
         .select_only()
         .column(event::Column::AuthorId)
         .column_as(event::Column::Id.count(), "n")
-        .filter(event::Column::AuthorId.is_in(authors.iter().copied()))
+        .filter(super::any_of(db, event::Column::AuthorId, authors))
         .filter(f.condition())
         .group_by(event::Column::AuthorId)
         .into_tuple()

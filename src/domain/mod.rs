@@ -32,6 +32,23 @@ pub async fn write_txn(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::Data
     .await
 }
 
+/// `col IN (ids)` for the batch reads. On PostgreSQL it is `col = ANY($1)` with one array
+/// parameter: one bind and one cached generic plan whatever the number of ids, where a list of
+/// 100 parameters is planned again on every execution (and planned into a sequential scan when the
+/// only index on the column is a composite one). Other backends get the list.
+pub fn any_of<C: sea_orm::ColumnTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    col: C,
+    ids: &[i32],
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::extension::postgres::PgFunc;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => Expr::col(col.as_column_ref()).eq(PgFunc::any(Expr::val(ids.to_vec()))),
+        _ => col.is_in(ids.iter().copied()),
+    }
+}
+
 /// Time as the domain stores it: UTC, truncated to milliseconds so every backend round-trips it.
 pub mod time {
     use chrono::{DateTime, NaiveDate, Timelike, Utc};

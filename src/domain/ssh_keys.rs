@@ -193,7 +193,7 @@ pub async fn count(db: &impl ConnectionTrait, owner: &Owner) -> AppResult<u64> {
 /// Keys of several users, for loaders (authorization is the caller's).
 pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<ssh_key::Model>, DbErr> {
     ssh_key::Entity::find()
-        .filter(ssh_key::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(super::any_of(db, ssh_key::Column::UserId, user_ids))
         .order_by_asc(ssh_key::Column::Id)
         .all(db)
         .await

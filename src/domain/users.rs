@@ -68,7 +68,7 @@ pub async fn get(db: &impl ConnectionTrait, _viewer: &Viewer, r: &UserRef) -> Ap
 /// Several users by id, in no particular order (for loaders).
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i32]) -> Result<Vec<user::Model>, DbErr> {
     user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .filter(super::any_of(db, user::Column::Id, ids))
         .all(db)
         .await
 }
@@ -234,7 +234,7 @@ pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, f: &UserFilter) -
 /// Identities of several users, for loaders and views.
 pub async fn identities_of(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<identity::Model>, DbErr> {
     identity::Entity::find()
-        .filter(identity::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(super::any_of(db, identity::Column::UserId, user_ids))
         .order_by_asc(identity::Column::Id)
         .all(db)
         .await
