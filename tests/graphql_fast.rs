@@ -195,3 +195,58 @@ async fn fast_path_answers_as_the_derived_resolvers() {
     })
     .await;
 }
+
+/// The hot reads decode rows by column position (src/domain/decode.rs); they must read exactly
+/// what SeaORM's derived decoders read, NULLs and every column type included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn position_decoders_read_what_the_derived_ones_read() {
+    use entity::{email, identity, ssh_key, user};
+    use sea_orm::EntityTrait;
+    use usergraph::domain::decode;
+
+    each_backend(|app| async move {
+        let a = app
+            .user_with("dec_a", json!({ "externUid": "7", "provider": "github", "bio": "b", "location": "l" }))
+            .await;
+        let res = app
+            .gql(
+                Some(&a.token),
+                "mutation($i: AddSshKeyInput!) { addSshKey(input: $i) { key { id } } }",
+                json!({ "i": { "title": "k", "key": ED25519, "expiresAt": "2999-01-01T00:00:00Z" } }),
+            )
+            .await;
+        assert!(res.body["errors"].is_null(), "{}", res.body);
+        app.gql(
+            Some(&a.token),
+            "mutation($i: AddEmailInput!) { addEmail(input: $i) { email { id } } }",
+            json!({ "i": { "email": "dec@example.org" } }),
+        )
+        .await;
+        // An unconfirmed user: NULL confirmation, sign-in and activity columns.
+        let _ = app
+            .gql(
+                Some(app.admin()),
+                "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }",
+                json!({ "i": { "username": "dec_b", "email": "dec_b@example.com", "name": "B", "password": "s3cret-password" } }),
+            )
+            .await;
+        let db = app.db();
+        let users = user::Entity::find().all(db).await.unwrap();
+        assert!(users.len() >= 3 && users.iter().any(|u| u.confirmed_at.is_none()));
+        assert_eq!(decode::all(db, user::Entity::find()).await.unwrap(), users);
+        let ids = identity::Entity::find().all(db).await.unwrap();
+        assert!(!ids.is_empty());
+        assert_eq!(decode::all(db, identity::Entity::find()).await.unwrap(), ids);
+        let keys = ssh_key::Entity::find().all(db).await.unwrap();
+        assert!(keys.iter().any(|k| k.expires_at.is_some()));
+        assert_eq!(decode::all(db, ssh_key::Entity::find()).await.unwrap(), keys);
+        let mails = email::Entity::find().all(db).await.unwrap();
+        assert!(mails.iter().any(|m| m.confirmed_at.is_none()) && mails.iter().any(|m| m.is_primary));
+        assert_eq!(decode::all(db, email::Entity::find()).await.unwrap(), mails);
+        assert_eq!(
+            decode::one(db, user::Entity::find_by_id(a.id)).await.unwrap(),
+            user::Entity::find_by_id(a.id).one(db).await.unwrap()
+        );
+    })
+    .await;
+}

@@ -100,11 +100,10 @@ pub async fn count(db: &impl ConnectionTrait, owner: &Owner) -> AppResult<u64> {
 
 /// Secondary addresses of several users, for loaders (authorization is the caller's).
 pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<email::Model>, DbErr> {
-    secondary()
+    let q = secondary()
         .filter(super::any_of(db, email::Column::UserId, user_ids))
-        .order_by_asc(email::Column::Id)
-        .all(db)
-        .await
+        .order_by_asc(email::Column::Id);
+    super::decode::all(db, q).await
 }
 
 /// One secondary address of an authorized owner; `404 Email Not Found` otherwise.

@@ -192,11 +192,10 @@ pub async fn count(db: &impl ConnectionTrait, owner: &Owner) -> AppResult<u64> {
 
 /// Keys of several users, for loaders (authorization is the caller's).
 pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<ssh_key::Model>, DbErr> {
-    ssh_key::Entity::find()
+    let q = ssh_key::Entity::find()
         .filter(super::any_of(db, ssh_key::Column::UserId, user_ids))
-        .order_by_asc(ssh_key::Column::Id)
-        .all(db)
-        .await
+        .order_by_asc(ssh_key::Column::Id);
+    super::decode::all(db, q).await
 }
 
 /// One key of an authorized owner; `404 Key Not Found` when it is someone else's or missing.

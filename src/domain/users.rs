@@ -38,12 +38,10 @@ impl UserRef {
 
 pub async fn find_ref(db: &impl ConnectionTrait, r: &UserRef) -> Result<Option<user::Model>, DbErr> {
     match r {
-        UserRef::Id(id) => user::Entity::find_by_id(*id).one(db).await,
+        UserRef::Id(id) => super::decode::one(db, user::Entity::find_by_id(*id)).await,
         UserRef::Username(name) => {
-            user::Entity::find()
-                .filter(user::Column::UsernameCanonical.eq(name.to_lowercase()))
-                .one(db)
-                .await
+            let q = user::Entity::find().filter(user::Column::UsernameCanonical.eq(name.to_lowercase()));
+            super::decode::one(db, q).await
         }
     }
 }
@@ -219,11 +217,11 @@ pub async fn list(
         UserOrder::CreatedAt => q.order_by(user::Column::CreatedAt, ord.clone()),
         UserOrder::UpdatedAt => q.order_by(user::Column::UpdatedAt, ord.clone()),
     };
-    Ok(q.order_by(user::Column::Id, ord)
+    let q = q
+        .order_by(user::Column::Id, ord)
         .offset(window.offset)
-        .limit(window.limit)
-        .all(db)
-        .await?)
+        .limit(window.limit);
+    Ok(super::decode::all(db, q).await?)
 }
 
 /// How many users the filter matches (run only when a caller asks for a total).
@@ -233,11 +231,10 @@ pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, f: &UserFilter) -
 
 /// Identities of several users, for loaders and views.
 pub async fn identities_of(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<identity::Model>, DbErr> {
-    identity::Entity::find()
+    let q = identity::Entity::find()
         .filter(super::any_of(db, identity::Column::UserId, user_ids))
-        .order_by_asc(identity::Column::Id)
-        .all(db)
-        .await
+        .order_by_asc(identity::Column::Id);
+    super::decode::all(db, q).await
 }
 
 /// The attributes of create and update; `None` leaves a value as it is (or at its default).

@@ -312,7 +312,16 @@ async fn execute(
     let (spawner, driver) = super::driver::pair();
     let loader = DataLoader::new(DbLoader { db: st.app.db.clone() }, move |task| spawner.spawn(task))
         .delay(std::time::Duration::ZERO);
-    let resp = super::driver::run_with(st.schema.execute(req.data(viewer).data(loader).data(client)), driver).await;
+    let resp = super::driver::run_with(
+        st.schema.execute(
+            req.data(viewer)
+                .data(loader)
+                .data(client)
+                .data(super::fast::Prefetch::default()),
+        ),
+        driver,
+    )
+    .await;
     record_errors(&st.app.metrics, &resp);
     resp
 }

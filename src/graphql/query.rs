@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::connection::{Counting, Relay};
 use super::context::CtxExt;
+use super::fast::Prefetch;
 use super::types::user::User;
 
 use crate::domain::users::{self, SortDir, UserFilter, UserOrder, UserRef};
@@ -166,6 +167,7 @@ impl UserQuery {
                 ctx,
                 |w| async move {
                     let rows = users::list(db, viewer, filter, order_by.into(), sort.into(), w).await?;
+                    Prefetch::users(ctx, &rows).await?;
                     Ok(rows.into_iter().map(User).collect())
                 },
                 || users::count(db, viewer, filter),

@@ -104,12 +104,12 @@ impl UserObject<'_> {
 
     /// URL of the user's avatar image.
     async fn avatar_url(&self) -> String {
-        users::avatar_url(&self.0)
+        users::avatar_url(self.0)
     }
 
     /// URL of the user's profile page.
     async fn web_url(&self, ctx: &Context<'_>) -> Result<String> {
-        Ok(users::web_url(&ctx.state()?.cfg.external_url(), &self.0))
+        Ok(users::web_url(&ctx.state()?.cfg.external_url(), self.0))
     }
 
     /// When the account was created.
