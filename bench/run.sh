@@ -18,7 +18,8 @@ BACKENDS=${BENCH_BACKENDS:-postgres sqlite}
 BUILD=${BENCH_BUILD:-1}
 PG_SERVER=${BENCH_PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 PG_DB=ug_bench
-PG_URL=$PG_SERVER/$PG_DB
+# Plain TCP for every server (the baseline is built without TLS; PostgreSQL here offers it).
+PG_URL=$PG_SERVER/$PG_DB?sslmode=disable
 ROOT_TOKEN=${BENCH_ROOT_TOKEN:-glpat-usergraph-bench-0000000000}
 SECRET=${BENCH_SECRET:-usergraph-bench-secret-0123456789abcdefgh}
 UG_LOG=${BENCH_RUST_LOG:-info,sqlx=warn,sea_orm=warn}
