@@ -212,7 +212,7 @@ async fn position_decoders_read_what_the_derived_ones_read() {
             .gql(
                 Some(&a.token),
                 "mutation($i: AddSshKeyInput!) { addSshKey(input: $i) { key { id } } }",
-                json!({ "i": { "title": "k", "key": ED25519, "expiresAt": "2999-01-01T00:00:00Z" } }),
+                json!({ "i": { "title": "k", "key": ED25519, "expiresAt": "2030-01-01T00:00:00Z" } }),
             )
             .await;
         assert!(res.body["errors"].is_null(), "{}", res.body);
