@@ -165,6 +165,28 @@ async fn ssh_key_refusals() {
             field_error(&add(t.clone(), json!({ "title": "x", "key": "garbage" })).await, "key"),
             json!(["type is not supported"])
         );
+        // An expiry the database cannot hold is refused, never stored as something else.
+        let far = add(
+            t.clone(),
+            json!({ "title": "far", "key": ECDSA384, "expiresAt": "2999-01-01T00:00:00Z" }),
+        )
+        .await;
+        if app.backend == crate::common::db::Backend::MySql {
+            assert_eq!(
+                field_error(&far, "expiresAt"),
+                json!(["must be before 2038-01-19T03:14:07Z on this database"])
+            );
+            let stored = ssh_key::Entity::find()
+                .filter(ssh_key::Column::Title.eq("far"))
+                .count(app.db())
+                .await
+                .unwrap();
+            assert_eq!(stored, 0);
+        } else {
+            assert_eq!(far.data()["addSshKey"]["key"]["expiresAt"], "2999-01-01T00:00:00+00:00");
+            let id = far.data()["addSshKey"]["key"]["id"].as_str().unwrap().to_string();
+            app.gql(tok, DELETE_KEY, json!({ "input": { "id": id } })).await.data();
+        }
         let two_lines = format!("{ED25519}\n{RSA2048}");
         assert_eq!(
             field_error(&add(t.clone(), json!({ "title": "x", "key": two_lines })).await, "key"),

@@ -143,6 +143,14 @@ pub async fn add(
     {
         e.add("expires_at", "must be in the future");
     }
+    if let Some(t) = input.expires_at
+        && db.get_database_backend() == sea_orm::DatabaseBackend::MySql
+        && t.timestamp() > i64::from(i32::MAX)
+    {
+        // MariaDB/MySQL TIMESTAMP ends in 2038; a later value would be stored as zero, a key
+        // that never expires.
+        e.add("expires_at", "must be before 2038-01-19T03:14:07Z on this database");
+    }
     e.into_result()?;
     let parsed = parsed.ok_or_else(|| AppError::field("key", "is invalid"))?;
     let taken = ssh_key::Entity::find()
