@@ -244,7 +244,7 @@ async fn position_decoders_read_what_the_derived_ones_read() {
         assert!(mails.iter().any(|m| m.confirmed_at.is_none()) && mails.iter().any(|m| m.is_primary));
         assert_eq!(decode::all(db, email::Entity::find()).await.unwrap(), mails);
         assert_eq!(
-            decode::one(db, user::Entity::find_by_id(a.id)).await.unwrap(),
+            decode::unique(db, user::Entity::find_by_id(a.id)).await.unwrap(),
             user::Entity::find_by_id(a.id).one(db).await.unwrap()
         );
     })

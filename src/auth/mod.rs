@@ -205,11 +205,14 @@ async fn from_jwt(db: &impl ConnectionTrait, keys: &Keys, raw: &str) -> AppResul
 
 async fn from_token(db: &impl ConnectionTrait, raw: &str) -> AppResult<Viewer> {
     let digest = token::digest(raw);
+    // Digests are unique: at most one row, and no `LIMIT ?` (see `domain::decode::unique`).
     let (tok, user) = token_e::Entity::find()
         .filter(token_e::Column::TokenDigest.eq(digest.as_str()))
         .find_also_related(user::Entity)
-        .one(db)
+        .all(db)
         .await?
+        .into_iter()
+        .next()
         .ok_or(AppError::Unauthorized)?;
     let user = user.ok_or(AppError::Unauthorized)?;
     if !token::digest_eq(&tok.token_digest, &digest) {

@@ -134,11 +134,45 @@ where
         .collect())
 }
 
-/// The first row of `q`, decoded by position.
-pub async fn one<E, M>(db: &impl sea_orm::ConnectionTrait, q: sea_orm::Select<E>) -> Result<Option<M>, DbErr>
+/// The row of `q`, a lookup by a unique key, decoded by position. No `LIMIT`: SQLite (3.45 and
+/// later) plans `LIMIT ?` with the bound value and so prepares such a statement again on every
+/// execution (two extra prepares per request were seen with a uprobe on sqlite3LockAndPrepare),
+/// and a unique key gives one row at most anyway.
+pub async fn unique<E, M>(db: &impl sea_orm::ConnectionTrait, q: sea_orm::Select<E>) -> Result<Option<M>, DbErr>
 where
     E: sea_orm::EntityTrait<Model = M>,
     ByIndex<M>: FromQueryResult + Send + Sync,
 {
-    Ok(q.into_model::<ByIndex<M>>().one(db).await?.map(|r| r.0))
+    Ok(q.into_model::<ByIndex<M>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .next()
+        .map(|r| r.0))
+}
+
+/// The rows of `q` from `offset`, at most `limit`, decoded by position. On SQLite the bounds are
+/// written into the SQL as numbers: a bound `LIMIT ?` makes SQLite prepare the statement again
+/// on every execution (see [`unique`]).
+pub async fn window<E, M>(
+    db: &impl sea_orm::ConnectionTrait,
+    q: sea_orm::Select<E>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<M>, DbErr>
+where
+    E: sea_orm::EntityTrait<Model = M>,
+    M: FromQueryResult + Send + Sync,
+    ByIndex<M>: FromQueryResult + Send + Sync,
+{
+    use sea_orm::{DatabaseBackend, QuerySelect, QueryTrait};
+    match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            let mut stmt = q.build(DatabaseBackend::Sqlite);
+            stmt.sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+            let rows = E::find().from_raw_sql(stmt).into_model::<ByIndex<M>>().all(db).await?;
+            Ok(rows.into_iter().map(|r| r.0).collect())
+        }
+        _ => all(db, q.offset(offset).limit(limit)).await,
+    }
 }

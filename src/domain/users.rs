@@ -6,7 +6,7 @@ use entity::{account_token, email, event, identity, ssh_key, token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
 };
 
 use super::account_tokens;
@@ -38,10 +38,10 @@ impl UserRef {
 
 pub async fn find_ref(db: &impl ConnectionTrait, r: &UserRef) -> Result<Option<user::Model>, DbErr> {
     match r {
-        UserRef::Id(id) => super::decode::one(db, user::Entity::find_by_id(*id)).await,
+        UserRef::Id(id) => super::decode::unique(db, user::Entity::find_by_id(*id)).await,
         UserRef::Username(name) => {
             let q = user::Entity::find().filter(user::Column::UsernameCanonical.eq(name.to_lowercase()));
-            super::decode::one(db, q).await
+            super::decode::unique(db, q).await
         }
     }
 }
@@ -217,11 +217,8 @@ pub async fn list(
         UserOrder::CreatedAt => q.order_by(user::Column::CreatedAt, ord.clone()),
         UserOrder::UpdatedAt => q.order_by(user::Column::UpdatedAt, ord.clone()),
     };
-    let q = q
-        .order_by(user::Column::Id, ord)
-        .offset(window.offset)
-        .limit(window.limit);
-    Ok(super::decode::all(db, q).await?)
+    let q = q.order_by(user::Column::Id, ord);
+    Ok(super::decode::window(db, q, window.offset, window.limit).await?)
 }
 
 /// How many users the filter matches (run only when a caller asks for a total).
