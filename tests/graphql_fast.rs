@@ -200,7 +200,7 @@ async fn fast_path_answers_as_the_derived_resolvers() {
 /// what SeaORM's derived decoders read, NULLs and every column type included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn position_decoders_read_what_the_derived_ones_read() {
-    use entity::{email, identity, ssh_key, user};
+    use entity::{email, identity, ssh_key, token, user};
     use sea_orm::EntityTrait;
     use usergraph::domain::decode;
 
@@ -243,6 +243,23 @@ async fn position_decoders_read_what_the_derived_ones_read() {
         let mails = email::Entity::find().all(db).await.unwrap();
         assert!(mails.iter().any(|m| m.confirmed_at.is_none()) && mails.iter().any(|m| m.is_primary));
         assert_eq!(decode::all(db, email::Entity::find()).await.unwrap(), mails);
+        // The token look-up of every request: a token with its user, in one select.
+        let pairs = token::Entity::find()
+            .find_also_related(user::Entity)
+            .all(db)
+            .await
+            .unwrap();
+        assert!(pairs.len() >= 3 && pairs.iter().any(|(t, _)| t.token_encrypted.is_none()));
+        let fast: Vec<(token::Model, Option<user::Model>)> = token::Entity::find()
+            .find_also_related(user::Entity)
+            .into_model::<decode::ByIndex<token::Model>, decode::ByIndex<user::Model>>()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(t, u)| (t.0, u.map(|u| u.0)))
+            .collect();
+        assert_eq!(fast, pairs);
         assert_eq!(
             decode::unique(db, user::Entity::find_by_id(a.id)).await.unwrap(),
             user::Entity::find_by_id(a.id).one(db).await.unwrap()

@@ -9,6 +9,7 @@ pub mod token;
 
 use std::sync::Arc;
 
+use crate::domain::decode::ByIndex;
 use chrono::Duration;
 use entity::{token as token_e, user};
 use sea_orm::sea_query::Expr;
@@ -209,10 +210,12 @@ async fn from_token(db: &impl ConnectionTrait, raw: &str) -> AppResult<Viewer> {
     let (tok, user) = token_e::Entity::find()
         .filter(token_e::Column::TokenDigest.eq(digest.as_str()))
         .find_also_related(user::Entity)
+        .into_model::<ByIndex<token_e::Model>, ByIndex<user::Model>>()
         .all(db)
         .await?
         .into_iter()
         .next()
+        .map(|(t, u)| (t.0, u.map(|u| u.0)))
         .ok_or(AppError::Unauthorized)?;
     let user = user.ok_or(AppError::Unauthorized)?;
     if !token::digest_eq(&tok.token_digest, &digest) {

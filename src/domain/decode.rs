@@ -25,30 +25,37 @@ macro_rules! by_index {
             fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
                 const COLUMNS: usize = [$(stringify!($field)),+].len();
                 type Model = $model;
+                // Where this model's columns start: a plain select holds only them; a two-model
+                // select (`find_also_related`) holds the first model's (`A_`) then the second's
+                // (`B_`). Any other shape goes to the derived decoder.
                 macro_rules! build {
                     ($row:expr) => {{
                         let row = $row;
-                        if sqlx::Row::len(row) != COLUMNS {
-                            return <$model as FromQueryResult>::from_query_result(res, pre).map(ByIndex);
+                        let len = sqlx::Row::len(row);
+                        let start = match pre {
+                            "" if len == COLUMNS => Some(0),
+                            "A_" if len > COLUMNS => Some(0),
+                            "B_" if len > COLUMNS => Some(len - COLUMNS),
+                            _ => None,
+                        };
+                        if let Some(start) = start {
+                            let mut _i = start;
+                            $(
+                                let $field = get(row, _i)?;
+                                _i += 1;
+                            )+
+                            return Ok(ByIndex(Model { $($field),+ }));
                         }
-                        let mut _i = 0usize;
-                        $(
-                            let $field = get(row, _i)?;
-                            _i += 1;
-                        )+
-                        return Ok(ByIndex(Model { $($field),+ }));
                     }};
                 }
-                if pre.is_empty() {
-                    if let Some(row) = res.try_as_pg_row() {
-                        build!(row)
-                    }
-                    if let Some(row) = res.try_as_sqlite_row() {
-                        build!(row)
-                    }
-                    if let Some(row) = res.try_as_mysql_row() {
-                        build!(row)
-                    }
+                if let Some(row) = res.try_as_pg_row() {
+                    build!(row)
+                }
+                if let Some(row) = res.try_as_sqlite_row() {
+                    build!(row)
+                }
+                if let Some(row) = res.try_as_mysql_row() {
+                    build!(row)
                 }
                 <$model as FromQueryResult>::from_query_result(res, pre).map(ByIndex)
             }
@@ -88,6 +95,20 @@ by_index!(entity::user::Model {
     current_sign_in_at,
     last_activity_on,
     created_by_id,
+});
+
+by_index!(entity::token::Model {
+    id,
+    user_id,
+    kind,
+    name,
+    token_digest,
+    token_encrypted,
+    scopes,
+    expires_at,
+    revoked,
+    last_used_at,
+    created_at,
 });
 
 by_index!(entity::identity::Model {
