@@ -77,9 +77,11 @@ pub struct Config {
     #[arg(global = true, long, env = "USERGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
-    /// Maximum database connections in the pool.
-    #[arg(global = true, long, env = "USERGRAPH_DB_MAX_CONNECTIONS", default_value_t = 16)]
-    pub db_max_connections: u32,
+    /// Maximum database connections in the pool [default: 16; 4 on SQLite, where every
+    /// connection is a thread of its own and more of them only contend for the same cores and
+    /// page cache].
+    #[arg(global = true, long, env = "USERGRAPH_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
 
     /// Log format.
     #[arg(global = true, long, env = "USERGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -172,7 +174,7 @@ impl Config {
             graphiql: true,
             max_body_bytes: 1_048_576,
             request_timeout_secs: 30,
-            db_max_connections: 16,
+            db_max_connections: None,
             log_format: LogFormat::Text,
             max_batch: 10,
             max_fields: 2_000,

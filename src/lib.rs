@@ -58,8 +58,9 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
     {
         std::fs::create_dir_all(parent)?;
     }
+    let sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url);
-    opts.max_connections(cfg.db_max_connections)
+    opts.max_connections(cfg.db_max_connections.unwrap_or(if sqlite { 4 } else { 16 }))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))

@@ -494,7 +494,7 @@ async fn restart(db_url: &str, smtp_url: Option<String>) -> Instance {
     let mut cfg = Config::for_database(db_url);
     cfg.secret = Some(TEST_SECRET.into());
     cfg.data_dir = std::env::temp_dir().join("usergraph-tests");
-    cfg.db_max_connections = 4;
+    cfg.db_max_connections = Some(4);
     cfg.smtp_url = smtp_url;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");

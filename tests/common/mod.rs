@@ -116,7 +116,7 @@ impl TestApp {
         cfg.secret = Some(TEST_SECRET.into());
         cfg.root_token = Some(root_token.clone());
         cfg.data_dir = std::env::temp_dir().join("usergraph-tests");
-        cfg.db_max_connections = 8;
+        cfg.db_max_connections = Some(8);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         cfg.external_url = Some(format!("http://{addr}"));
