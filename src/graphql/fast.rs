@@ -43,6 +43,60 @@ struct Prefetched {
     identities: HashMap<i32, Vec<identity::Model>>,
     keys: HashMap<i32, Vec<ssh_key::Model>>,
     emails: HashMap<i32, Vec<email::Model>>,
+    /// Plans of the `User` selections met in this request, by the selection's address: every
+    /// user of a page shares one selection, which is then walked once, not once per user.
+    plans: Vec<(usize, Plan)>,
+}
+
+/// What a `User` selection asks of the fast path.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    /// The fast path can answer all of it.
+    fast: bool,
+    identities: bool,
+    keys: bool,
+    emails: bool,
+}
+
+impl Plan {
+    fn of(fragments: &Fragments, set: &SelectionSet) -> Plan {
+        let mut plan = Plan {
+            fast: check(fragments, set, Kind::User),
+            identities: false,
+            keys: false,
+            emails: false,
+        };
+        if plan.fast {
+            each_field(fragments, set, Kind::User, &mut |f| {
+                match f.node.name.node.as_str() {
+                    "identities" => plan.identities = true,
+                    "keys" => plan.keys = true,
+                    "emails" => plan.emails = true,
+                    _ => {}
+                }
+                true
+            });
+        }
+        plan
+    }
+
+    /// The plan of `ctx`'s selection, worked out once per request when the request has a
+    /// [`Prefetch`] store.
+    fn for_ctx(ctx: &ContextSelectionSet<'_>) -> Plan {
+        let set = &ctx.item.node;
+        let make = || Plan::of(&ctx.query_env.fragments, set);
+        let Some(store) = ctx.data_opt::<Prefetch>() else {
+            return make();
+        };
+        let key = std::ptr::from_ref(set) as usize;
+        let mut p = store.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, plan)) = p.plans.iter().find(|(k, _)| *k == key) {
+            return *plan;
+        }
+        let plan = make();
+        p.plans.push((key, plan));
+        plan
+    }
 }
 
 fn group<T>(ids: &[i32], rows: Vec<T>, key: impl Fn(&T) -> i32) -> HashMap<i32, Vec<T>> {
@@ -159,11 +213,13 @@ impl OutputType for User {
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
-        let fragments = &ctx.query_env.fragments;
         // (The schema registers no extension, whose per-field hooks this path would skip.)
-        let fast = ctx.data_opt::<SlowPathOnly>().is_none() && check(fragments, &ctx.item.node, Kind::User);
-        if fast {
-            user_value(ctx, &self.0).await
+        let plan = match ctx.data_opt::<SlowPathOnly>() {
+            None => Some(Plan::for_ctx(ctx)).filter(|p| p.fast),
+            Some(_) => None,
+        };
+        if let Some(plan) = plan {
+            user_value(ctx, &self.0, plan).await
         } else {
             OutputType::resolve(&UserObject(&self.0), ctx, field).await
         }
@@ -391,19 +447,9 @@ struct Children {
     emails: Option<Vec<email::Model>>,
 }
 
-async fn children(ctx: &ContextSelectionSet<'_>, u: &user::Model, private: bool) -> ServerResult<Children> {
-    let (mut identities, mut keys, mut emails) = (false, false, false);
-    if private {
-        each_field(&ctx.query_env.fragments, &ctx.item.node, Kind::User, &mut |f| {
-            match f.node.name.node.as_str() {
-                "identities" => identities = true,
-                "keys" => keys = true,
-                "emails" => emails = true,
-                _ => {}
-            }
-            true
-        });
-    }
+async fn children(ctx: &ContextSelectionSet<'_>, u: &user::Model, private: bool, plan: Plan) -> ServerResult<Children> {
+    let (mut identities, mut keys, mut emails) =
+        (private && plan.identities, private && plan.keys, private && plan.emails);
     let mut have = Prefetch::take(ctx, u.id);
     identities &= have.identities.is_none();
     keys &= have.keys.is_none();
@@ -452,7 +498,7 @@ async fn children(ctx: &ContextSelectionSet<'_>, u: &user::Model, private: bool)
     Ok(have)
 }
 
-async fn user_value(ctx: &ContextSelectionSet<'_>, u: &user::Model) -> ServerResult<Value> {
+async fn user_value(ctx: &ContextSelectionSet<'_>, u: &user::Model, plan: Plan) -> ServerResult<Value> {
     let viewer = ctx.viewer().map_err(|e| e.extend().into_server_error(ctx.item.pos))?;
     let external_url = ctx
         .state()
@@ -461,7 +507,7 @@ async fn user_value(ctx: &ContextSelectionSet<'_>, u: &user::Model) -> ServerRes
         .external_url();
     let private = policy::can_read_private(viewer, u.id);
     let admin_flag = policy::can_read_admin_flag(viewer, u.id);
-    let mut loaded = children(ctx, u, private).await?;
+    let mut loaded = children(ctx, u, private, plan).await?;
     let fragments = &ctx.query_env.fragments;
     Ok(object(fragments, &ctx.item.node, Kind::User, |field| {
         let cf: Context<'_> = ctx.with_field(field);
