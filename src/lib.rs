@@ -196,3 +196,19 @@ pub fn harden(routes: Router, cfg: &Config, metrics: Arc<metrics::Metrics>) -> R
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    /// SQLite pools 4 connections unless told otherwise (each is a thread of its own; more only
+    /// contend for the cores); the option still wins.
+    #[tokio::test]
+    async fn sqlite_pool_size() {
+        let size = |db: &DatabaseConnection| db.get_sqlite_connection_pool().options().get_max_connections();
+        let mut cfg = Config::for_database("sqlite::memory:");
+        assert_eq!(size(&connect(&cfg).await.unwrap()), 4);
+        cfg.db_max_connections = Some(7);
+        assert_eq!(size(&connect(&cfg).await.unwrap()), 7);
+    }
+}

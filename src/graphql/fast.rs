@@ -22,7 +22,7 @@ use entity::{email, identity, ssh_key, user};
 use super::connection::{Page, Relay};
 use super::context::CtxExt;
 use super::guards;
-use super::loaders::{DbLoader, EmailsOf, IdentitiesOf, KeysOf};
+use super::loaders::{DbLoader, EmailsOf, IdentitiesOf, KeysOf, group, loader_error};
 use super::scalars::Date;
 use super::types::user::{User, UserObject, UserState};
 use crate::domain::{policy, users};
@@ -83,30 +83,20 @@ impl Plan {
     /// The plan of `ctx`'s selection, worked out once per request when the request has a
     /// [`Prefetch`] store.
     fn for_ctx(ctx: &ContextSelectionSet<'_>) -> Plan {
-        let set = &ctx.item.node;
-        let make = || Plan::of(&ctx.query_env.fragments, set);
-        let Some(store) = ctx.data_opt::<Prefetch>() else {
-            return make();
-        };
-        let key = std::ptr::from_ref(set) as usize;
-        let mut p = store.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, plan)) = p.plans.iter().find(|(k, _)| *k == key) {
-            return *plan;
+        let fragments = &ctx.query_env.fragments;
+        match ctx.data_opt::<Prefetch>() {
+            Some(store) => store.plan(fragments, &ctx.item.node),
+            None => Plan::of(fragments, &ctx.item.node),
         }
-        let plan = make();
-        p.plans.push((key, plan));
-        plan
     }
 }
 
-fn group<T>(ids: &[i32], rows: Vec<T>, key: impl Fn(&T) -> i32) -> HashMap<i32, Vec<T>> {
-    let mut map: HashMap<i32, Vec<T>> = ids.iter().map(|id| (*id, Vec::new())).collect();
-    for row in rows {
-        if let Some(v) = map.get_mut(&key(&row)) {
-            v.push(row);
-        }
+/// `Ok(Some(rows))` from `read` when `wanted`, else `Ok(None)` without reading.
+async fn read_if<T, E>(wanted: bool, read: impl std::future::Future<Output = Result<T, E>>) -> Result<Option<T>, E> {
+    match wanted {
+        true => read.await.map(Some),
+        false => Ok(None),
     }
-    map
 }
 
 impl Prefetch {
@@ -128,50 +118,36 @@ impl Prefetch {
         if ids.is_empty() {
             return Ok(());
         }
-        // Only for users the fast path will answer: the derived resolvers load through the
-        // batch loaders, and reading the rows here too would read them twice.
+        // The plans of the page's user selections (`nodes`, `edges { node }`), kept for the users
+        // themselves. Only for users the fast path will answer: the derived resolvers load through
+        // the batch loaders, and reading the rows here too would read them twice.
         let fragments = &ctx.query_env.fragments;
-        let mut users_fast = true;
+        let mut plans = Vec::new();
         each_field(fragments, &ctx.item.node.selection_set.node, Kind::UserPage, &mut |f| {
             let set = &f.node.selection_set.node;
-            users_fast &= match f.node.name.node.as_str() {
-                "nodes" => check(fragments, set, Kind::User),
-                "edges" => each_field(fragments, set, Kind::UserEdge, &mut |e| {
-                    e.node.name.node != "node" || check(fragments, &e.node.selection_set.node, Kind::User)
-                }),
-                _ => true,
-            };
+            match f.node.name.node.as_str() {
+                "nodes" => plans.push(store.plan(fragments, set)),
+                "edges" => {
+                    each_field(fragments, set, Kind::UserEdge, &mut |e| {
+                        if e.node.name.node == "node" {
+                            plans.push(store.plan(fragments, &e.node.selection_set.node));
+                        }
+                        true
+                    });
+                }
+                _ => {}
+            }
             true
         });
-        if !users_fast {
+        if plans.iter().any(|p| !p.fast) {
             return Ok(());
         }
-        let la = ctx.look_ahead();
-        let (nodes, edges) = (la.field("nodes"), la.field("edges").field("node"));
-        let wants = |f: &str| nodes.field(f).exists() || edges.field(f).exists();
+        let wants = |f: fn(&Plan) -> bool| plans.iter().any(f);
         let db = &ctx.state()?.db;
         let (i, k, e) = futures_util::future::join3(
-            async {
-                if wants("identities") {
-                    users::identities_of(db, &ids).await.map(Some)
-                } else {
-                    Ok(None)
-                }
-            },
-            async {
-                if wants("keys") {
-                    crate::domain::ssh_keys::of_users(db, &ids).await.map(Some)
-                } else {
-                    Ok(None)
-                }
-            },
-            async {
-                if wants("emails") {
-                    crate::domain::emails::of_users(db, &ids).await.map(Some)
-                } else {
-                    Ok(None)
-                }
-            },
+            read_if(wants(|p| p.identities), users::identities_of(db, &ids)),
+            read_if(wants(|p| p.keys), crate::domain::ssh_keys::of_users(db, &ids)),
+            read_if(wants(|p| p.emails), crate::domain::emails::of_users(db, &ids)),
         )
         .await;
         let mut p = store.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -185,6 +161,19 @@ impl Prefetch {
             p.emails.extend(group(&ids, rows, |r| r.user_id));
         }
         Ok(())
+    }
+
+    /// The plan of the `User` selection `set`, worked out once per request: every user of a page
+    /// shares one selection, which is then walked once, not once per user.
+    fn plan(&self, fragments: &Fragments, set: &SelectionSet) -> Plan {
+        let key = std::ptr::from_ref(set) as usize;
+        let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, plan)) = p.plans.iter().find(|(k, _)| *k == key) {
+            return *plan;
+        }
+        let plan = Plan::of(fragments, set);
+        p.plans.push((key, plan));
+        plan
     }
 
     fn take(ctx: &ContextSelectionSet<'_>, user: i32) -> Children {
@@ -460,30 +449,11 @@ async fn children(ctx: &ContextSelectionSet<'_>, u: &user::Model, private: bool,
     let loader = ctx
         .data::<DataLoader<DbLoader>>()
         .map_err(|e| e.into_server_error(ctx.item.pos))?;
-    let err = |e: std::sync::Arc<sea_orm::DbErr>| {
-        crate::error::AppError::Internal(anyhow::anyhow!("loader: {e}"))
-            .extend()
-            .into_server_error(ctx.item.pos)
-    };
+    let err = |e| loader_error(e).extend().into_server_error(ctx.item.pos);
     let (i, k, e) = futures_util::future::join3(
-        async {
-            match identities {
-                true => loader.load_one(IdentitiesOf(u.id)).await.map(Some),
-                false => Ok(None),
-            }
-        },
-        async {
-            match keys {
-                true => loader.load_one(KeysOf(u.id)).await.map(Some),
-                false => Ok(None),
-            }
-        },
-        async {
-            match emails {
-                true => loader.load_one(EmailsOf(u.id)).await.map(Some),
-                false => Ok(None),
-            }
-        },
+        read_if(identities, loader.load_one(IdentitiesOf(u.id))),
+        read_if(keys, loader.load_one(KeysOf(u.id))),
+        read_if(emails, loader.load_one(EmailsOf(u.id))),
     )
     .await;
     if let Some(rows) = i.map_err(err)? {
@@ -587,21 +557,16 @@ async fn user_value(ctx: &ContextSelectionSet<'_>, u: &user::Model, plan: Plan) 
 
 /// The Relay arguments of a connection field, variables resolved.
 fn relay(cf: &Context<'_>) -> async_graphql::Result<Relay> {
-    let arg = |name: &str| -> async_graphql::Result<Option<i32>> {
-        cf.param_value::<Option<i32>>(name, None)
+    fn arg<T: async_graphql::InputType>(cf: &Context<'_>, name: &str) -> async_graphql::Result<Option<T>> {
+        cf.param_value::<Option<T>>(name, None)
             .map(|(_, v)| v)
             .map_err(|e| async_graphql::Error::new(e.message))
-    };
-    let cursor = |name: &str| -> async_graphql::Result<Option<String>> {
-        cf.param_value::<Option<String>>(name, None)
-            .map(|(_, v)| v)
-            .map_err(|e| async_graphql::Error::new(e.message))
-    };
+    }
     Ok(Relay::new(
-        arg("first")?,
-        cursor("after")?,
-        arg("last")?,
-        cursor("before")?,
+        arg(cf, "first")?,
+        arg(cf, "after")?,
+        arg(cf, "last")?,
+        arg(cf, "before")?,
     ))
 }
 

@@ -34,7 +34,7 @@ pub struct EmailsOf(pub i32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct UserId(pub i32);
 
-fn group<K, T>(keys: &[K], rows: Vec<T>, key_of: impl Fn(&T) -> K) -> HashMap<K, Vec<T>>
+pub(crate) fn group<K, T>(keys: &[K], rows: Vec<T>, key_of: impl Fn(&T) -> K) -> HashMap<K, Vec<T>>
 where
     K: Copy + Eq + std::hash::Hash,
 {
@@ -45,6 +45,11 @@ where
         }
     }
     map
+}
+
+/// A batch loader's failure, as the fronts report it.
+pub(crate) fn loader_error(e: Arc<DbErr>) -> AppError {
+    AppError::Internal(anyhow::anyhow!("loader: {e}"))
 }
 
 fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> i32) -> Vec<i32> {

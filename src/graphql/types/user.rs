@@ -11,11 +11,12 @@ use crate::domain::events::EventFilter;
 use crate::domain::owner::Owner;
 use crate::domain::tokens::{self, Kind};
 use crate::domain::{policy, users};
-use crate::error::AppError;
 use crate::graphql::connection::{Counting, Relay};
 use crate::graphql::context::CtxExt;
 use crate::graphql::guards;
-use crate::graphql::loaders::{DbLoader, EmailsOf, EventCountOf, EventsOf, IdentitiesOf, KeysOf, TokensOf};
+use crate::graphql::loaders::{
+    DbLoader, EmailsOf, EventCountOf, EventsOf, IdentitiesOf, KeysOf, TokensOf, loader_error,
+};
 use crate::graphql::query::SortDirection;
 use crate::graphql::scalars::Date;
 
@@ -405,10 +406,6 @@ impl UserObject<'_> {
             .unwrap_or_default();
         Ok(relay.slice(rows.into_iter().map(|m| AccessToken::listed(ctx, m)).collect())?)
     }
-}
-
-fn loader_error(e: std::sync::Arc<sea_orm::DbErr>) -> AppError {
-    AppError::Internal(anyhow::anyhow!("loader: {e}"))
 }
 
 /// One page of an owner's tokens of one kind.
