@@ -78,6 +78,14 @@ fn documents() -> Vec<(&'static str, String, Value)> {
                 emails {{ totalCount }} }} }} currentUser {{ id email }} }}"),
             json!({}),
         ),
+        (
+            "a page by edges, fields of fragments",
+            "{ users(first: 10, orderBy: NAME) { totalCount edges { cursor node { ...Cols ... on User { bio } } }
+               pageInfo { endCursor } } }
+             fragment Cols on User { username twitter webUrl avatarUrl canCreateProject lastActivityOn }"
+                .into(),
+            json!({}),
+        ),
     ]
 }
 
@@ -98,9 +106,29 @@ async fn fast_path_answers_as_the_derived_resolvers() {
                 c.external_url = Some(base); // webUrl is built from it
             })
             .await;
+        // Every column a `User` field reads holds something other than its default (a page read
+        // with only the selected columns leaves the others blank, which must never show).
         let owner = fast
-            .user_with("fast_owner", json!({ "externUid": "42", "provider": "github", "bio": "hello" }))
+            .user_with(
+                "fast_owner",
+                json!({ "externUid": "42", "provider": "github", "bio": "hello", "location": "Ghent",
+                    "skype": "sk", "linkedin": "li", "twitter": "tw", "websiteUrl": "https://example.org",
+                    "organization": "Org", "projectsLimit": 7, "canCreateGroup": false, "external": true,
+                    "colorSchemeId": 3 }),
+            )
             .await;
+        {
+            use entity::user;
+            use sea_orm::{EntityTrait, IntoActiveModel, Set};
+            let row = user::Entity::find_by_id(owner.id).one(fast.db()).await.unwrap().unwrap();
+            let t = chrono::Utc::now() - chrono::Duration::days(3);
+            let mut m = row.into_active_model();
+            m.last_sign_in_at = Set(Some(t));
+            m.current_sign_in_at = Set(Some(t + chrono::Duration::days(1)));
+            m.password_expires_at = Set(Some(t + chrono::Duration::days(30)));
+            m.two_factor_enabled = Set(true);
+            user::Entity::update(m).exec(fast.db()).await.unwrap();
+        }
         let stranger = fast.user("fast_stranger").await;
         for (title, key) in [("ed", ED25519), ("rsa", RSA2048), ("ec", ECDSA256)] {
             let res = fast
@@ -263,6 +291,30 @@ async fn position_decoders_read_what_the_derived_ones_read() {
         assert_eq!(
             decode::unique(db, user::Entity::find_by_id(a.id)).await.unwrap(),
             user::Entity::find_by_id(a.id).one(db).await.unwrap()
+        );
+        // A page read with some columns only: those fields hold what the whole row holds, in
+        // every column type, and the others are blank. Each column alone, then all of them.
+        use sea_orm::{Iterable, ModelTrait, QueryOrder};
+        let q = || user::Entity::find().order_by_asc(user::Column::Id);
+        let blank = decode::users_with_columns(db, q(), &[user::Column::Id], 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(blank.len(), users.len());
+        assert!(blank.iter().all(|u| u.username.is_empty() && u.confirmed_at.is_none()));
+        for col in user::Column::iter() {
+            let partial = decode::users_with_columns(db, q(), &[user::Column::Id, col], 0, 100)
+                .await
+                .unwrap();
+            for ((whole, blank), got) in users.iter().zip(&blank).zip(&partial) {
+                let mut expect = blank.clone();
+                expect.set(col, whole.get(col));
+                assert_eq!(got, &expect, "{col:?}");
+            }
+        }
+        let all: Vec<user::Column> = user::Column::iter().collect();
+        assert_eq!(
+            decode::users_with_columns(db, q(), &all, 0, 100).await.unwrap(),
+            q().all(db).await.unwrap()
         );
     })
     .await;

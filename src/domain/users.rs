@@ -196,7 +196,8 @@ fn filtered(viewer: &Viewer, f: &UserFilter) -> AppResult<Select<user::Entity>> 
     Ok(q)
 }
 
-/// One window of the filtered, ordered list.
+/// One window of the filtered, ordered list: whole rows, or only `columns` (the other fields
+/// blank) for a caller that reads nothing else.
 pub async fn list(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
@@ -204,6 +205,7 @@ pub async fn list(
     order: UserOrder,
     dir: SortDir,
     window: Window,
+    columns: Option<&[user::Column]>,
 ) -> AppResult<Vec<user::Model>> {
     let q = filtered(viewer, f)?;
     let ord = match dir {
@@ -218,7 +220,11 @@ pub async fn list(
         UserOrder::UpdatedAt => q.order_by(user::Column::UpdatedAt, ord.clone()),
     };
     let q = q.order_by(user::Column::Id, ord);
-    Ok(super::decode::window(db, q, window.offset, window.limit).await?)
+    Ok(match columns {
+        // Only these columns; the other fields stay blank (see `decode::users_with_columns`).
+        Some(cols) => super::decode::users_with_columns(db, q, cols, window.offset, window.limit).await?,
+        None => super::decode::window(db, q, window.offset, window.limit).await?,
+    })
 }
 
 /// How many users the filter matches (run only when a caller asks for a total).

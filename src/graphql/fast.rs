@@ -56,6 +56,12 @@ struct Plan {
     identities: bool,
     keys: bool,
     emails: bool,
+    /// The `users` columns its fields read (bit `Column as usize`), the id always among them.
+    columns: u64,
+}
+
+fn column_bit(c: user::Column) -> u64 {
+    1 << (c as usize)
 }
 
 impl Plan {
@@ -65,14 +71,19 @@ impl Plan {
             identities: false,
             keys: false,
             emails: false,
+            columns: column_bit(user::Column::Id),
         };
         if plan.fast {
             each_field(fragments, set, Kind::User, &mut |f| {
-                match f.node.name.node.as_str() {
+                let name = f.node.name.node.as_str();
+                match name {
                     "identities" => plan.identities = true,
                     "keys" => plan.keys = true,
                     "emails" => plan.emails = true,
                     _ => {}
+                }
+                if let Some((_, cols)) = USER_LEAVES.iter().find(|(n, _)| *n == name) {
+                    plan.columns |= cols.iter().fold(0, |bits, c| bits | column_bit(*c));
                 }
                 true
             });
@@ -100,27 +111,11 @@ async fn read_if<T, E>(wanted: bool, read: impl std::future::Future<Output = Res
 }
 
 impl Prefetch {
-    /// Reads the identities, keys and e-mails the `users` field's selection asks for, of the users
-    /// on `page` whose private fields the viewer may see. Does nothing when the fast path is off.
-    pub async fn users(ctx: &Context<'_>, page: &[user::Model]) -> crate::error::AppResult<()> {
-        let Some(store) = ctx.data_opt::<Prefetch>() else {
-            return Ok(());
-        };
-        if ctx.data_opt::<SlowPathOnly>().is_some() {
-            return Ok(());
-        }
-        let viewer = ctx.viewer()?;
-        let ids: Vec<i32> = page
-            .iter()
-            .map(|u| u.id)
-            .filter(|id| policy::can_read_private(viewer, *id))
-            .collect();
-        if ids.is_empty() {
-            return Ok(());
-        }
-        // The plans of the page's user selections (`nodes`, `edges { node }`), kept for the users
-        // themselves. Only for users the fast path will answer: the derived resolvers load through
-        // the batch loaders, and reading the rows here too would read them twice.
+    /// The plans of the user selections (`nodes`, `edges { node }`) of the `users` field `ctx`,
+    /// worked out once per request and kept for the users themselves; `None` when the fast path
+    /// is off.
+    fn page_plans<'c>(ctx: &'c Context<'_>) -> Option<(&'c Prefetch, Vec<Plan>)> {
+        let store = Prefetch::of(ctx)?;
         let fragments = &ctx.query_env.fragments;
         let mut plans = Vec::new();
         each_field(fragments, &ctx.item.node.selection_set.node, Kind::UserPage, &mut |f| {
@@ -139,7 +134,63 @@ impl Prefetch {
             }
             true
         });
+        Some((store, plans))
+    }
+
+    /// The only `users` columns the `users` field `ctx` needs read, when the fast path will
+    /// answer every user of the page (which reads no others); `None` for whole rows.
+    pub fn user_columns(ctx: &Context<'_>) -> Option<Vec<user::Column>> {
+        use sea_orm::Iterable;
+        let (_, plans) = Prefetch::page_plans(ctx)?;
         if plans.iter().any(|p| !p.fast) {
+            return None;
+        }
+        let bits = plans.iter().fold(column_bit(user::Column::Id), |b, p| b | p.columns);
+        Some(user::Column::iter().filter(|c| bits & column_bit(*c) != 0).collect())
+    }
+
+    /// Reads the identities, keys and e-mails the `users` field's selection asks for, of the users
+    /// on `page` whose private fields the viewer may see. Does nothing when the fast path is off.
+    pub async fn users(ctx: &Context<'_>, page: &[user::Model]) -> crate::error::AppResult<()> {
+        match Prefetch::page_plans(ctx) {
+            Some((store, plans)) => store.load(ctx, page, &plans).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Reads the identities, keys and e-mails a field of type `User` (such as `user(id:)`) asks
+    /// for, of `user`, when the viewer may see them: straight from the database, without the
+    /// batch loaders' keys, tasks and copies, which one user does not need.
+    pub async fn user(ctx: &Context<'_>, user: &user::Model) -> crate::error::AppResult<()> {
+        let Some(store) = Prefetch::of(ctx) else {
+            return Ok(());
+        };
+        let plan = store.plan(&ctx.query_env.fragments, &ctx.item.node.selection_set.node);
+        store.load(ctx, std::slice::from_ref(user), &[plan]).await
+    }
+
+    /// The request's store, unless the fast path is off.
+    fn of<'c>(ctx: &'c Context<'_>) -> Option<&'c Prefetch> {
+        match ctx.data_opt::<SlowPathOnly>() {
+            Some(_) => None,
+            None => ctx.data_opt::<Prefetch>(),
+        }
+    }
+
+    /// Reads the children `plans` ask for, of the `users` whose private fields the viewer may see.
+    /// Only when the fast path will answer every selection: the derived resolvers load through the
+    /// batch loaders, and reading the rows here too would read them twice.
+    async fn load(&self, ctx: &Context<'_>, users: &[user::Model], plans: &[Plan]) -> crate::error::AppResult<()> {
+        if plans.iter().any(|p| !p.fast) {
+            return Ok(());
+        }
+        let viewer = ctx.viewer()?;
+        let ids: Vec<i32> = users
+            .iter()
+            .map(|u| u.id)
+            .filter(|id| policy::can_read_private(viewer, *id))
+            .collect();
+        if ids.is_empty() {
             return Ok(());
         }
         let wants = |f: fn(&Plan) -> bool| plans.iter().any(f);
@@ -150,7 +201,7 @@ impl Prefetch {
             read_if(wants(|p| p.emails), crate::domain::emails::of_users(db, &ids)),
         )
         .await;
-        let mut p = store.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(rows) = i? {
             p.identities.extend(group(&ids, rows, |r| r.user_id));
         }
@@ -257,7 +308,7 @@ impl Kind {
             (Kind::User, "identities") => Ok(Some(Kind::Identity)),
             (Kind::User, "keys") => Ok(Some(Kind::KeyPage)),
             (Kind::User, "emails") => Ok(Some(Kind::EmailPage)),
-            (Kind::User, f) if USER_LEAVES.contains(&f) => leaf,
+            (Kind::User, f) if USER_LEAVES.iter().any(|(n, _)| *n == f) => leaf,
             (Kind::Identity, "provider" | "externUid" | "createdAt") => leaf,
             (
                 Kind::SshKey,
@@ -280,36 +331,41 @@ impl Kind {
     }
 }
 
-/// The `User` fields answered straight from the row.
-const USER_LEAVES: &[&str] = &[
-    "id",
-    "username",
-    "name",
-    "state",
-    "avatarUrl",
-    "webUrl",
-    "createdAt",
-    "bio",
-    "location",
-    "skype",
-    "linkedin",
-    "twitter",
-    "websiteUrl",
-    "organization",
-    "email",
-    "isAdmin",
-    "lastSignInAt",
-    "currentSignInAt",
-    "confirmedAt",
-    "lastActivityOn",
-    "passwordExpiresAt",
-    "colorSchemeId",
-    "projectsLimit",
-    "canCreateGroup",
-    "canCreateProject",
-    "twoFactorEnabled",
-    "external",
-];
+/// The `User` fields answered straight from the row, with the columns each reads: a page whose
+/// every user is answered here reads only the columns its selection names
+/// ([`Prefetch::user_columns`]), so a field must list every column `user_value` reads for it.
+const USER_LEAVES: &[(&str, &[user::Column])] = {
+    use user::Column as C;
+    &[
+        ("id", &[C::Id]),
+        ("username", &[C::Username]),
+        ("name", &[C::Name]),
+        ("state", &[C::State]),
+        ("avatarUrl", &[C::Email]),
+        ("webUrl", &[C::Username]),
+        ("createdAt", &[C::CreatedAt]),
+        ("bio", &[C::Bio]),
+        ("location", &[C::Location]),
+        ("skype", &[C::Skype]),
+        ("linkedin", &[C::Linkedin]),
+        ("twitter", &[C::Twitter]),
+        ("websiteUrl", &[C::WebsiteUrl]),
+        ("organization", &[C::Organization]),
+        ("email", &[C::Email]),
+        ("isAdmin", &[C::Admin]),
+        ("lastSignInAt", &[C::LastSignInAt]),
+        ("currentSignInAt", &[C::CurrentSignInAt]),
+        ("confirmedAt", &[C::ConfirmedAt]),
+        ("lastActivityOn", &[C::LastActivityOn]),
+        ("passwordExpiresAt", &[C::PasswordExpiresAt]),
+        ("colorSchemeId", &[C::ColorSchemeId]),
+        ("projectsLimit", &[C::ProjectsLimit]),
+        ("canCreateGroup", &[C::CanCreateGroup]),
+        ("canCreateProject", &[C::ProjectsLimit]),
+        ("twoFactorEnabled", &[C::TwoFactorEnabled]),
+        ("external", &[C::External]),
+    ]
+};
 
 type Fragments = HashMap<Name, Positioned<async_graphql::parser::types::FragmentDefinition>>;
 
@@ -656,4 +712,20 @@ fn page_value<T>(
             _ => Value::Null,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::Iterable;
+
+    #[test]
+    fn every_user_column_has_a_bit_of_a_plan() {
+        assert!(user::Column::iter().all(|c| (c as usize) < 64));
+        let bits: Vec<u64> = user::Column::iter().map(column_bit).collect();
+        let mut distinct = bits.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), bits.len());
+    }
 }

@@ -138,7 +138,10 @@ impl UserQuery {
         };
         let st = ctx.state()?;
         match users::get(&st.db, ctx.viewer()?, &r).await {
-            Ok(u) => Ok(Some(User(u))),
+            Ok(u) => {
+                Prefetch::user(ctx, &u).await?;
+                Ok(Some(User(u)))
+            }
             Err(AppError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -166,7 +169,9 @@ impl UserQuery {
             .query(
                 ctx,
                 |w| async move {
-                    let rows = users::list(db, viewer, filter, order_by.into(), sort.into(), w).await?;
+                    let columns = Prefetch::user_columns(ctx);
+                    let (order, sort) = (order_by.into(), sort.into());
+                    let rows = users::list(db, viewer, filter, order, sort, w, columns.as_deref()).await?;
                     Prefetch::users(ctx, &rows).await?;
                     Ok(rows.into_iter().map(User).collect())
                 },

@@ -65,7 +65,7 @@ pub async fn list(
         created_before: p.datetime("created_before")?,
     };
     let db = &st.app.db;
-    let rows = users::list(db, &viewer, &filter, order, sort, page.window()).await?;
+    let rows = users::list(db, &viewer, &filter, order, sort, page.window(), None).await?;
     let total = users::count(db, &viewer, &filter).await?;
     let base = st.app.cfg.external_url();
     let headers = pagination::headers(&base, &uri, page, total);
