@@ -10,6 +10,7 @@ mod graphql_http;
 mod graphql_users;
 mod mail;
 mod perf_statements;
+mod pool;
 mod process;
 mod rest_account;
 mod rest_users;
