@@ -311,6 +311,44 @@ async fn position_decoders_read_what_the_derived_ones_read() {
                 assert_eq!(got, &expect, "{col:?}");
             }
         }
+        // The children of some users in one statement: the same rows as the three reads, in their
+        // order, for every mix of relations (a user without any among them).
+        use usergraph::domain::{children, emails, ssh_keys, users as users_d};
+        let ids: Vec<i32> = users.iter().map(|u| u.id).collect();
+        assert!(!identity::Entity::find().all(db).await.unwrap().is_empty());
+        for bits in 0..8u8 {
+            let wanted = children::Wanted {
+                identities: bits & 1 != 0,
+                keys: bits & 2 != 0,
+                emails: bits & 4 != 0,
+            };
+            let got = children::of_users(db, &ids, wanted).await.unwrap();
+            let expect = children::Children {
+                identities: match wanted.identities {
+                    true => Some(users_d::identities_of(db, &ids).await.unwrap()),
+                    false => None,
+                },
+                keys: match wanted.keys {
+                    true => Some(ssh_keys::of_users(db, &ids).await.unwrap()),
+                    false => None,
+                },
+                emails: match wanted.emails {
+                    true => Some(emails::of_users(db, &ids).await.unwrap()),
+                    false => None,
+                },
+            };
+            assert_eq!(got, expect, "{wanted:?}");
+        }
+        let some = children::Wanted {
+            identities: true,
+            keys: true,
+            emails: true,
+        };
+        let got = children::of_users(db, &ids, some).await.unwrap();
+        assert!(got.keys.as_ref().is_some_and(|k| k.iter().any(|k| k.expires_at.is_some())));
+        assert!(got.emails.as_ref().is_some_and(|m| !m.is_empty()));
+        let none = children::of_users(db, &[i32::MAX], some).await.unwrap();
+        assert_eq!(none.identities, Some(vec![]));
         let all: Vec<user::Column> = user::Column::iter().collect();
         assert_eq!(
             decode::users_with_columns(db, q(), &all, 0, 100).await.unwrap(),

@@ -316,3 +316,59 @@ pub async fn users_with_columns(
         .map(|r| partial_user(r, columns))
         .collect()
 }
+
+/// One row of `children::of_users`' union, by its first cell.
+pub(crate) fn child(res: &QueryResult) -> Result<super::children::Row, DbErr> {
+    use super::children::{EMAIL, IDENTITY, KEY, Row};
+    macro_rules! read {
+        ($row:expr) => {{
+            let row = $row;
+            // A literal is an INT on PostgreSQL and SQLite, a BIGINT on MySQL.
+            let kind: i64 = match get::<_, i32>(row, 0) {
+                Ok(k) => i64::from(k),
+                Err(_) => get::<_, i64>(row, 0)?,
+            };
+            let (id, user_id) = (get(row, 1)?, get(row, 2)?);
+            return match i32::try_from(kind).unwrap_or(-1) {
+                IDENTITY => Ok(Row::Identity(entity::identity::Model {
+                    id,
+                    user_id,
+                    provider: get(row, 3)?,
+                    extern_uid: get(row, 4)?,
+                    created_at: get(row, 9)?,
+                })),
+                KEY => Ok(Row::Key(entity::ssh_key::Model {
+                    id,
+                    user_id,
+                    title: get(row, 3)?,
+                    key: get(row, 4)?,
+                    key_type: get(row, 5)?,
+                    fingerprint_md5: get(row, 6)?,
+                    fingerprint_sha256: get(row, 7)?,
+                    expires_at: get(row, 8)?,
+                    created_at: get(row, 9)?,
+                })),
+                EMAIL => Ok(Row::Email(entity::email::Model {
+                    id,
+                    user_id,
+                    email: get(row, 3)?,
+                    email_canonical: get(row, 4)?,
+                    is_primary: false,
+                    confirmed_at: get(row, 8)?,
+                    created_at: get(row, 9)?,
+                })),
+                other => Err(DbErr::Type(format!("a child row of unknown kind {other}"))),
+            };
+        }};
+    }
+    if let Some(row) = res.try_as_pg_row() {
+        read!(row)
+    }
+    if let Some(row) = res.try_as_sqlite_row() {
+        read!(row)
+    }
+    if let Some(row) = res.try_as_mysql_row() {
+        read!(row)
+    }
+    Err(DbErr::Type("a child row from an unknown backend".into()))
+}

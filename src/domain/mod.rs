@@ -4,6 +4,7 @@
 pub mod account_tokens;
 pub mod activities;
 pub mod changes;
+pub mod children;
 pub mod decode;
 pub mod emails;
 pub mod events;

@@ -25,16 +25,17 @@ use super::guards;
 use super::loaders::{DbLoader, EmailsOf, IdentitiesOf, KeysOf, group, loader_error};
 use super::scalars::Date;
 use super::types::user::{User, UserObject, UserState};
-use crate::domain::{policy, users};
+use crate::domain::{children, policy, users};
 
 /// Schema data that turns the fast path off (`--graphql-fast-path false`; the comparison
 /// tests run both paths).
 #[derive(Clone, Copy, Debug)]
 pub struct SlowPathOnly;
 
-/// Children of a page of users, read by the list resolver in one statement per relation and
-/// taken by each user's fast path: no loader keys, channels or copies per user. A user not found
-/// here (the same user twice on a page, or a user from elsewhere) goes to the batch loaders.
+/// Children of a page of users (or of the one user of `user(id:)`), read by the resolver in one
+/// statement for all relations (`domain::children`) and taken by each user's fast path: no loader
+/// keys, channels or copies per user. A user not found here (the same user twice in a document,
+/// or a user from elsewhere) goes to the batch loaders.
 #[derive(Default)]
 pub struct Prefetch(std::sync::Mutex<Prefetched>);
 
@@ -194,21 +195,20 @@ impl Prefetch {
             return Ok(());
         }
         let wants = |f: fn(&Plan) -> bool| plans.iter().any(f);
-        let db = &ctx.state()?.db;
-        let (i, k, e) = futures_util::future::join3(
-            read_if(wants(|p| p.identities), users::identities_of(db, &ids)),
-            read_if(wants(|p| p.keys), crate::domain::ssh_keys::of_users(db, &ids)),
-            read_if(wants(|p| p.emails), crate::domain::emails::of_users(db, &ids)),
-        )
-        .await;
+        let wanted = children::Wanted {
+            identities: wants(|p| p.identities),
+            keys: wants(|p| p.keys),
+            emails: wants(|p| p.emails),
+        };
+        let read = children::of_users(&ctx.state()?.db, &ids, wanted).await?;
         let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(rows) = i? {
+        if let Some(rows) = read.identities {
             p.identities.extend(group(&ids, rows, |r| r.user_id));
         }
-        if let Some(rows) = k? {
+        if let Some(rows) = read.keys {
             p.keys.extend(group(&ids, rows, |r| r.user_id));
         }
-        if let Some(rows) = e? {
+        if let Some(rows) = read.emails {
             p.emails.extend(group(&ids, rows, |r| r.user_id));
         }
         Ok(())
