@@ -17,6 +17,7 @@ pub mod metrics;
 mod prop_tests;
 pub mod rest;
 pub mod seed;
+pub mod sqlite_mem;
 pub mod state;
 
 use std::sync::Arc;
@@ -59,6 +60,9 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
         std::fs::create_dir_all(parent)?;
     }
     let sqlite = url.starts_with("sqlite:");
+    if sqlite {
+        sqlite_mem::configure();
+    }
     let mut opts = ConnectOptions::new(url);
     opts.max_connections(cfg.db_max_connections.unwrap_or(if sqlite { 4 } else { 16 }))
         .min_connections(1)
