@@ -272,6 +272,40 @@ async fn single_user() {
         let res = app.get(&path, Some(app.admin())).await;
         assert_eq!(Res::keys_of(&res.body), sorted(&FULL));
         assert_eq!(res.body["is_admin"], false);
+        // The admin view reads the user and its identities in one statement: the same body as
+        // the user's entry in the list, with no identity, and with two (in the order added).
+        let entry = |name: &'static str| {
+            let app = app.clone();
+            async move {
+                let res = app
+                    .get(&format!("/api/v4/users?username={name}"), Some(app.admin()))
+                    .await;
+                res.body[0].clone()
+            }
+        };
+        assert_eq!(res.body["identities"], json!([]));
+        assert_eq!(res.body, entry("single").await);
+        let two = app
+            .user_with("two_ids", json!({ "externUid": "1", "provider": "github" }))
+            .await;
+        let res = app
+            .form(
+                Method::PUT,
+                &format!("/api/v4/users/{}", two.id),
+                Some(app.admin()),
+                "provider=gitlab&extern_uid=2",
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let res = app.get(&format!("/api/v4/users/{}", two.id), Some(app.admin())).await;
+        assert_eq!(
+            res.body["identities"],
+            json!([{ "provider": "github", "extern_uid": "1" }, { "provider": "gitlab", "extern_uid": "2" }])
+        );
+        assert_eq!(res.body, entry("two_ids").await);
+        app.get("/api/v4/users/9999", Some(app.admin()))
+            .await
+            .assert(404, json!({ "message": "404 User Not Found" }));
         app.get("/api/v4/users/9999", Some(&u.token))
             .await
             .assert(404, json!({ "message": "404 User Not Found" }));

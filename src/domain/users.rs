@@ -63,6 +63,33 @@ pub async fn get(db: &impl ConnectionTrait, _viewer: &Viewer, r: &UserRef) -> Ap
     find_ref(db, r).await?.ok_or(AppError::NotFound("User"))
 }
 
+/// One user by id with its identities (ordered by id), in one statement: the user's row joined
+/// with each identity (REST's admin view of a user shows both).
+pub async fn with_identities(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<(user::Model, Vec<identity::Model>)>, DbErr> {
+    use super::decode::ByIndex;
+    // One row per identity, or one with NULL identity cells (which decode as none); no `LIMIT`
+    // (see `decode::unique`).
+    let rows = user::Entity::find_by_id(id)
+        .find_also_related(identity::Entity)
+        .order_by_asc(identity::Column::Id)
+        .into_model::<ByIndex<user::Model>, ByIndex<identity::Model>>()
+        .all(db)
+        .await?;
+    let mut rows = rows.into_iter();
+    let Some((u, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let identities = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, i)| i))
+        .map(|i| i.0)
+        .collect();
+    Ok(Some((u.0, identities)))
+}
+
 /// Several users by id, in no particular order (for loaders).
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i32]) -> Result<Vec<user::Model>, DbErr> {
     user::Entity::find()

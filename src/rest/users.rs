@@ -88,10 +88,14 @@ pub async fn show(
     Caller(viewer): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let u = users::get(&st.app.db, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    let id = path_id(&id)?;
     if policy::sees_admin_view(&viewer) {
-        Ok(Json(full(&st, &u).await?).into_response())
+        let (u, identities) = users::with_identities(&st.app.db, id)
+            .await?
+            .ok_or(AppError::NotFound("User"))?;
+        Ok(Json(UserFull::new(&st.app.cfg.external_url(), &u, &identities)).into_response())
     } else {
+        let u = users::get(&st.app.db, &viewer, &UserRef::Id(id)).await?;
         Ok(Json(UserSingle::new(&st.app.cfg.external_url(), &u)).into_response())
     }
 }
