@@ -19,6 +19,23 @@ where
     row.try_get(idx).map_err(|e| DbErr::Type(format!("column {idx}: {e}")))
 }
 
+/// Runs the macro `$read` on `$res`'s row as the backend's own row type (sqlx's typed rows, which
+/// decode by position); `$read` returns from the enclosing function. Falls through for a row of
+/// no backend (a mocked one).
+macro_rules! on_backend_row {
+    ($res:expr, $read:ident) => {
+        if let Some(row) = $res.try_as_pg_row() {
+            $read!(row)
+        }
+        if let Some(row) = $res.try_as_sqlite_row() {
+            $read!(row)
+        }
+        if let Some(row) = $res.try_as_mysql_row() {
+            $read!(row)
+        }
+    };
+}
+
 macro_rules! by_index {
     ($model:path { $($field:ident),+ $(,)? }) => {
         impl FromQueryResult for ByIndex<$model> {
@@ -48,15 +65,7 @@ macro_rules! by_index {
                         }
                     }};
                 }
-                if let Some(row) = res.try_as_pg_row() {
-                    build!(row)
-                }
-                if let Some(row) = res.try_as_sqlite_row() {
-                    build!(row)
-                }
-                if let Some(row) = res.try_as_mysql_row() {
-                    build!(row)
-                }
+                on_backend_row!(res, build);
                 <$model as FromQueryResult>::from_query_result(res, pre).map(ByIndex)
             }
         }
@@ -276,15 +285,7 @@ fn partial_user(res: &QueryResult, columns: &[entity::user::Column]) -> Result<e
             return Ok(m);
         }};
     }
-    if let Some(row) = res.try_as_pg_row() {
-        fill!(row)
-    }
-    if let Some(row) = res.try_as_sqlite_row() {
-        fill!(row)
-    }
-    if let Some(row) = res.try_as_mysql_row() {
-        fill!(row)
-    }
+    on_backend_row!(res, fill);
     Err(DbErr::Type("a partial user row from an unknown backend".into()))
 }
 
@@ -361,14 +362,6 @@ pub(crate) fn child(res: &QueryResult) -> Result<super::children::Row, DbErr> {
             };
         }};
     }
-    if let Some(row) = res.try_as_pg_row() {
-        read!(row)
-    }
-    if let Some(row) = res.try_as_sqlite_row() {
-        read!(row)
-    }
-    if let Some(row) = res.try_as_mysql_row() {
-        read!(row)
-    }
+    on_backend_row!(res, read);
     Err(DbErr::Type("a child row from an unknown backend".into()))
 }
