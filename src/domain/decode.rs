@@ -173,12 +173,7 @@ where
     E: sea_orm::EntityTrait<Model = M>,
     ByIndex<M>: FromQueryResult + Send + Sync,
 {
-    Ok(q.into_model::<ByIndex<M>>()
-        .all(db)
-        .await?
-        .into_iter()
-        .next()
-        .map(|r| r.0))
+    Ok(all(db, q).await?.into_iter().next())
 }
 
 /// The rows of `q` from `offset`, at most `limit`, decoded by position. On SQLite the bounds are
@@ -195,20 +190,31 @@ where
     M: FromQueryResult + Send + Sync,
     ByIndex<M>: FromQueryResult + Send + Sync,
 {
+    let stmt = window_statement(db.get_database_backend(), q, offset, limit);
+    let rows = E::find().from_raw_sql(stmt).into_model::<ByIndex<M>>().all(db).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// `q` from `offset`, at most `limit` rows; on SQLite with the bounds written as numbers.
+fn window_statement<E: sea_orm::EntityTrait>(
+    backend: sea_orm::DatabaseBackend,
+    q: sea_orm::Select<E>,
+    offset: u64,
+    limit: u64,
+) -> sea_orm::Statement {
     use sea_orm::{DatabaseBackend, QuerySelect, QueryTrait};
-    match db.get_database_backend() {
+    match backend {
         DatabaseBackend::Sqlite => {
-            let mut stmt = q.build(DatabaseBackend::Sqlite);
+            let mut stmt = q.build(backend);
             stmt.sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
-            let rows = E::find().from_raw_sql(stmt).into_model::<ByIndex<M>>().all(db).await?;
-            Ok(rows.into_iter().map(|r| r.0).collect())
+            stmt
         }
-        _ => all(db, q.offset(offset).limit(limit)).await,
+        _ => q.offset(offset).limit(limit).build(backend),
     }
 }
 
 /// A user with nothing read yet: empty text, `false`, zero, `None`, the epoch.
-fn blank_user() -> entity::user::Model {
+pub(crate) fn blank_user() -> entity::user::Model {
     use chrono::{DateTime, Utc};
     entity::user::Model {
         id: 0,
@@ -300,17 +306,9 @@ pub async fn users_with_columns(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<entity::user::Model>, DbErr> {
-    use sea_orm::{DatabaseBackend, QuerySelect, QueryTrait};
+    use sea_orm::QuerySelect;
     let q = q.select_only().columns(columns.iter().copied());
-    let backend = db.get_database_backend();
-    let stmt = match backend {
-        DatabaseBackend::Sqlite => {
-            let mut stmt = q.build(backend);
-            stmt.sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
-            stmt
-        }
-        _ => q.offset(offset).limit(limit).build(backend),
-    };
+    let stmt = window_statement(db.get_database_backend(), q, offset, limit);
     db.query_all_raw(stmt)
         .await?
         .iter()
