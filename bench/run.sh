@@ -314,6 +314,9 @@ bench_server() {
     baseline)
       start "$logfile" "$BASELINE_BIN" --bind "127.0.0.1:$port" --database-url "$DB_URL"
       ;;
+    floor)
+      start "$logfile" "$BASELINE_BIN" --one-statement --bind "127.0.0.1:$port" --database-url "$DB_URL"
+      ;;
     postgraphile)
       # The config imports PostGraphile's amber preset, so it must sit next to node_modules.
       cp "$BENCH_DIR/postgraphile.config.mjs" "$NODE_DIR/graphile.config.mjs"
@@ -340,29 +343,31 @@ bench_server() {
   forget_pid "$pid"
 }
 
+# same_answer SERVER1 SERVER2 BACKEND WORKLOAD: whether both checked answers are the same JSON.
+same_answer() {
+  local a=$WORK/check-$1-$3-$4.json b=$WORK/check-$2-$3-$4.json
+  [[ -f $a && -f $b ]] || return 0
+  if [[ $4 == c || $4 == d ]]; then
+    # web_url carries each server's own port; usergraph records the requesting root's activity.
+    local strip='def one: del(.web_url) | if .id == 1 then del(.last_activity_on) else . end;
+      if type == "array" then map(one) else one end'
+    jq -S "$strip" "$a" >"$a.norm"
+    jq -S "$strip" "$b" >"$b.norm"
+  else
+    jq -S . "$a" >"$a.norm"
+    jq -S . "$b" >"$b.norm"
+  fi
+  if cmp -s "$a.norm" "$b.norm"; then
+    log "$3 workload $4: $1 and $2 answer the same JSON"
+  else
+    log "WARNING: $3 workload $4: $1 and $2 answers differ (diff $a.norm $b.norm)"
+  fi
+}
+
 # Compares usergraph's and the baseline's answers, as a check that both do the same work.
 compare_answers() {
-  local backend=$1 w a b
-  for w in a b c d; do
-    a=$WORK/check-usergraph-$backend-$w.json
-    b=$WORK/check-baseline-$backend-$w.json
-    [[ -f $a && -f $b ]] || continue
-    if [[ $w == c || $w == d ]]; then
-      # web_url carries each server's own port; usergraph records the requesting root's activity.
-      local strip='def one: del(.web_url) | if .id == 1 then del(.last_activity_on) else . end;
-        if type == "array" then map(one) else one end'
-      jq -S "$strip" "$a" >"$a.norm"
-      jq -S "$strip" "$b" >"$b.norm"
-    else
-      jq -S . "$a" >"$a.norm"
-      jq -S . "$b" >"$b.norm"
-    fi
-    if cmp -s "$a.norm" "$b.norm"; then
-      log "$backend workload $w: usergraph and baseline answer the same JSON"
-    else
-      log "WARNING: $backend workload $w: usergraph and baseline answers differ (diff $a.norm $b.norm)"
-    fi
-  done
+  local w
+  for w in a b c d; do same_answer usergraph baseline "$1" "$w"; done
 }
 
 # --- report ------------------------------------------------------------------------------------
@@ -419,6 +424,28 @@ report() {
           printf "| %s | %s | %s | %s | %s |\n", b, w, r1, r2, r3
         }
       }' "$ROWS"
+    if grep -q $'\tfloor\t' "$ROWS"; then
+      echo
+      echo "The one-statement floor (the baseline with \`--one-statement\`: token check and the whole answer" \
+        "built by PostgreSQL in one statement, passed through unread) on (b), for scale: what a server that" \
+        "authenticates and reads the database for every request reaches on this machine."
+      echo
+      echo "| backend | workload | floor req/s | floor/PostGraphile req/s | usergraph/floor req/s |"
+      echo "|---|---|---:|---:|---:|"
+      awk -F'\t' '
+        { rps[$1 SUBSEP $2 SUBSEP $3] = $4 }
+        $2 == "floor" { rows[++n] = $1 SUBSEP $3 }
+        END {
+          for (i = 1; i <= n; i++) {
+            split(rows[i], k, SUBSEP); f = rps[k[1] SUBSEP "floor" SUBSEP k[2]]
+            p = rps[k[1] SUBSEP "postgraphile" SUBSEP k[2]]; u = rps[k[1] SUBSEP "usergraph" SUBSEP k[2]]
+            r1 = "-"; r2 = "-"
+            if (p > 0) r1 = sprintf("%.2f", f / p)
+            if (f > 0 && u > 0) r2 = sprintf("%.2f", u / f)
+            printf "| %s | %s | %.0f | %s | %s |\n", k[1], k[2], f, r1, r2
+          }
+        }' "$ROWS"
+    fi
     echo
     awk -F'\t' '$2 == "usergraph" { n += $7 } END { printf "usergraph errors: %d%s\n", n, n == 0 ? " ok" : " MISS" }' "$ROWS"
   } >"$RESULTS"
@@ -449,7 +476,11 @@ main() {
     bench_server baseline "$backend" a b c d
     bench_server usergraph "$backend" a b c d
     compare_answers "$backend"
-    if [[ $backend == postgres ]]; then bench_server postgraphile "$backend" a b; fi
+    if [[ $backend == postgres ]]; then
+      bench_server postgraphile "$backend" a b
+      bench_server floor "$backend" b
+      same_answer floor baseline "$backend" b
+    fi
   done
   report
 }

@@ -1,12 +1,20 @@
 //! The benchmark's floor: the four requests of `bench/run.sh` answered by hand over the tables
-//! usergraph creates, with the least SQL and no GraphQL engine, ORM, auth or cache.
+//! usergraph creates, with the least SQL and no GraphQL engine, ORM or cache.
 //!
 //! - `POST /graphql`, the users page: users LIMIT 100, then identities, SSH keys and secondary
 //!   e-mails of those ids (4 queries); the single user (`user(id:` in the query): 4 queries.
 //! - `GET /api/v4/users?per_page=N`: users page, their identities, `COUNT(*)` (3 queries).
 //! - `GET /api/v4/users/:id`: the user and their identities (2 queries).
 //!
-//! Usage: `usergraph-baseline --database-url URL --bind ADDR [--db-max-connections N]`.
+//! Every request first looks its token up by digest (one more query), as usergraph does.
+//!
+//! With `--one-statement` (PostgreSQL only) the single user is instead one statement that checks
+//! the token and has PostgreSQL build the whole JSON answer, which is passed through unread: one
+//! round trip and no decoding or serialising in Rust. It is the least a server that authenticates
+//! and reads the database for every request can do, and the benchmark measures it on (b) to show
+//! what any such server can reach on this machine.
+//!
+//! Usage: `usergraph-baseline --database-url URL --bind ADDR [--db-max-connections N] [--one-statement]`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -71,6 +79,26 @@ const AUTH: Sql = sql!(
     "SELECT u.id FROM tokens t JOIN users u ON u.id = t.user_id \
      WHERE t.token_digest = ? AND t.revoked = 0 AND u.state = 'active'"
 );
+/// The single user of GraphQL (b) as one PostgreSQL statement (`--one-statement`): no row when
+/// the token ($1, a digest) is not valid, else the whole response body as text (`user: null` for
+/// an unknown id $2). `json` keeps the keys in the order written.
+const GQL_USER_ONE_STATEMENT_PG: &str = "\
+SELECT json_build_object('data', json_build_object('user', (
+  SELECT json_build_object(
+    'id', u.id::text, 'username', u.username, 'name', u.name, 'state', u.state, 'email', u.email,
+    'identities', COALESCE((SELECT json_agg(json_build_object('provider', i.provider, 'externUid', i.extern_uid)
+                                            ORDER BY i.id)
+                            FROM identities i WHERE i.user_id = u.id), '[]'::json),
+    'keys', json_build_object('nodes', COALESCE((SELECT json_agg(json_build_object('id', k.id::text, 'title', k.title,
+                                                                                 'key', k.key) ORDER BY k.id)
+                                                 FROM ssh_keys k WHERE k.user_id = u.id), '[]'::json)),
+    'emails', json_build_object('nodes', COALESCE((SELECT json_agg(json_build_object('id', e.id::text, 'email', e.email)
+                                                                   ORDER BY e.id)
+                                                   FROM emails e WHERE e.user_id = u.id AND e.is_primary = false),
+                                                  '[]'::json)))
+  FROM users u WHERE u.id = $2)))::text
+WHERE EXISTS (SELECT 1 FROM tokens t JOIN users a ON a.id = t.user_id
+              WHERE t.token_digest = $1 AND t.revoked = false AND a.state = 'active')";
 const USERS_COUNT: Sql = sql!("SELECT COUNT(*) FROM users", "SELECT COUNT(*) FROM users");
 
 // Children of a set of users (PostgreSQL: an array; SQLite: a JSON array) or of one user.
@@ -396,7 +424,11 @@ struct GqlResponse<T> {
 }
 
 async fn graphql(State(app): Shared, body: axum::body::Bytes) -> Response {
-    let req: GqlRequest = match serde_json::from_slice(&body) {
+    answer_graphql(&app, &body).await
+}
+
+async fn answer_graphql(app: &App, body: &[u8]) -> Response {
+    let req: GqlRequest = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(_) => {
             let err = serde_json::json!({ "errors": [{ "message": "invalid request body" }] });
@@ -626,10 +658,11 @@ struct Args {
     database_url: String,
     bind: SocketAddr,
     max_connections: u32,
+    one_statement: bool,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: usergraph-baseline --database-url URL --bind ADDR [--db-max-connections N]");
+    eprintln!("usage: usergraph-baseline --database-url URL --bind ADDR [--db-max-connections N] [--one-statement]");
     std::process::exit(2)
 }
 
@@ -637,6 +670,7 @@ fn parse_args() -> Args {
     let mut database_url = std::env::var("DATABASE_URL").ok();
     let mut bind = "127.0.0.1:8090".to_string();
     let mut max_connections = 16;
+    let mut one_statement = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -648,6 +682,7 @@ fn parse_args() -> Args {
             "--database-url" => database_url = Some(value()),
             "--bind" => bind = value(),
             "--db-max-connections" => max_connections = value().parse().unwrap_or_else(|_| usage()),
+            "--one-statement" => one_statement = true,
             _ => usage(),
         }
     }
@@ -655,29 +690,95 @@ fn parse_args() -> Args {
         database_url: database_url.unwrap_or_else(|| usage()),
         bind: bind.parse().unwrap_or_else(|_| usage()),
         max_connections,
+        one_statement,
     }
 }
 
-/// Every request must carry a valid token (`PRIVATE-TOKEN` or `Authorization: Bearer`), looked
-/// up by digest in one statement — the least a server that authenticates can do.
+/// The SHA-256 digest of the request's token (`PRIVATE-TOKEN` or `Authorization: Bearer`).
+fn token_digest(headers: &HeaderMap) -> Option<String> {
+    let token = headers.get("private-token").and_then(|v| v.to_str().ok()).or_else(|| {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+    })?;
+    Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes())))
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(serde_json::json!({ "message": "401 Unauthorized" })),
+    )
+        .into_response()
+}
+
+/// Whether a token digest belongs to a valid token of an active user: one statement.
+async fn token_valid(db: &Db, digest: &str) -> sqlx::Result<bool> {
+    match db {
+        Db::Pg(p) => sqlx::query(AUTH.pg)
+            .bind(digest)
+            .fetch_optional(p)
+            .await
+            .map(|r| r.is_some()),
+        Db::Lite(p) => sqlx::query(AUTH.lite)
+            .bind(digest)
+            .fetch_optional(p)
+            .await
+            .map(|r| r.is_some()),
+    }
+}
+
+/// Every request must carry a valid token, looked up by digest in one statement — the least a
+/// server that authenticates can do.
 async fn authenticate(State(app): Shared, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let headers = req.headers();
-    let token = headers
-        .get("private-token")
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")))
-        .map(str::to_string);
-    let unauthorized = || (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "message": "401 Unauthorized" }))).into_response();
-    let Some(token) = token else { return unauthorized() };
-    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
-    let found = match &app.db {
-        Db::Pg(p) => sqlx::query(AUTH.pg).bind(&digest).fetch_optional(p).await.map(|r| r.is_some()),
-        Db::Lite(p) => sqlx::query(AUTH.lite).bind(&digest).fetch_optional(p).await.map(|r| r.is_some()),
+    let Some(digest) = token_digest(req.headers()) else {
+        return unauthorized();
     };
-    match found {
+    match token_valid(&app.db, &digest).await {
         Ok(true) => next.run(req).await,
         Ok(false) => unauthorized(),
         Err(e) => internal(e),
+    }
+}
+
+/// `--one-statement`: the single user (b) checks the token and reads everything in one
+/// statement whose text is the body; anything else takes the usual way, token first.
+async fn graphql_one_statement(State(app): Shared, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let Some(digest) = token_digest(&headers) else {
+        return unauthorized();
+    };
+    let single = serde_json::from_slice::<GqlRequest>(&body)
+        .ok()
+        .filter(|r| r.query.contains("user(id:"))
+        .map(|r| {
+            r.variables
+                .and_then(|v| v.id)
+                .and_then(|s| s.parse::<i32>().ok())
+                .unwrap_or(0)
+        });
+    match (single, &app.db) {
+        (Some(id), Db::Pg(pool)) => {
+            let text = sqlx::query_scalar::<_, String>(GQL_USER_ONE_STATEMENT_PG)
+                .bind(&digest)
+                .bind(id)
+                .fetch_optional(pool)
+                .await;
+            match text {
+                Ok(Some(body)) => (
+                    [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                    body,
+                )
+                    .into_response(),
+                Ok(None) => unauthorized(),
+                Err(e) => internal(e),
+            }
+        }
+        _ => match token_valid(&app.db, &digest).await {
+            Ok(true) => answer_graphql(&app, &body).await,
+            Ok(false) => unauthorized(),
+            Err(e) => internal(e),
+        },
     }
 }
 
@@ -704,12 +805,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         db,
         base: format!("http://{}", args.bind),
     });
-    let router = Router::new()
-        .route("/graphql", post(graphql))
+    let rest = Router::new()
         .route("/api/v4/users", get(rest_users))
-        .route("/api/v4/users/{id}", get(rest_user))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), authenticate))
-        .with_state(app);
+        .route("/api/v4/users/{id}", get(rest_user));
+    let router = if args.one_statement {
+        // The GraphQL handler checks the token itself (in the statement, for the single user).
+        rest.layer(axum::middleware::from_fn_with_state(app.clone(), authenticate))
+            .route("/graphql", post(graphql_one_statement))
+    } else {
+        rest.route("/graphql", post(graphql))
+            .layer(axum::middleware::from_fn_with_state(app.clone(), authenticate))
+    }
+    .with_state(app);
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     eprintln!("usergraph-baseline listening on {}", listener.local_addr()?);
     axum::serve(listener, router).with_graceful_shutdown(shutdown()).await?;
