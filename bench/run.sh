@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # usergraph's benchmark: usergraph against a hand-written axum + sqlx floor (bench/baseline) and,
-# on PostgreSQL, PostGraphile v5, one server at a time over the same seeded database, on
-# PostgreSQL and on SQLite. Prints a table and writes it to bench/results/latest.md.
+# on PostgreSQL, PostGraphile v5 and a one-statement floor, over the same seeded database, on
+# PostgreSQL and on SQLite. The servers of a backend run side by side and are measured in turns,
+# one at a time, for several rounds; ratios are the median of each round's pair. Prints the
+# tables and writes them to bench/results/latest.md.
 # Everything it installs or creates lives in bench/.work/. See bench/README.md.
 set -euo pipefail
 
@@ -10,7 +12,8 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 WORK=$BENCH_DIR/.work
 RESULTS=$BENCH_DIR/results/latest.md
 
-DURATION=${BENCH_SECONDS:-15}
+DURATION=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP_SECONDS:-2}
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 USERS=${BENCH_USERS:-10000}
@@ -116,6 +119,7 @@ tools() {
   need cargo
   need curl
   need jq
+  need gawk
   if [[ " $BACKENDS " == *" postgres "* ]]; then
     need psql
     need npm
@@ -279,10 +283,10 @@ check() {
   jq -e "$filter" "$out" >/dev/null || die "$server/$backend workload $workload: unexpected answer: $(head -c 500 "$out")"
 }
 
-# measure SERVER BACKEND WORKLOAD: the oha run; appends a row to $ROWS.
+# measure SERVER BACKEND WORKLOAD ROUND: the oha run; appends a row to $ROWS.
 measure() {
-  local server=$1 backend=$2 workload=$3
-  local out=$WORK/oha-$1-$2-$3.json
+  local server=$1 backend=$2 workload=$3 round=$4
+  local out=$WORK/oha-$1-$2-$3-$4.json
   "$OHA" --no-tui --output-format json -z "${DURATION}s" -c "$CONCURRENCY" --wait-ongoing-requests-after-deadline \
     "${REQ[@]}" >"$out" 2>"$WORK/oha.err" || die "oha failed: $(cat "$WORK/oha.err")"
   local row
@@ -292,17 +296,28 @@ measure() {
     | ([.errorDistribution // {} | to_entries[] | .value] | add // 0) as $err
     | [.summary.requestsPerSec, .latencyPercentiles.p50 * 1000, .latencyPercentiles.p99 * 1000, $bad + $err]
     | @tsv' "$out")
-  printf '%s\t%s\t%s\t%s\n' "$backend" "$server" "$workload" "$row" >>"$ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$backend" "$server" "$workload" "$row" "$round" >>"$ROWS"
 }
 
 peak_rss_mib() {
   awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
 }
 
-# bench_server SERVER BACKEND WORKLOADS...: start, check, warm up, measure, peak RSS, stop.
-bench_server() {
+# The workloads each server answers: PostGraphile (a) and (b), the one-statement floor (b).
+workloads_of() {
+  case $1 in
+    postgraphile) echo a b ;;
+    floor) echo b ;;
+    *) echo a b c d ;;
+  esac
+}
+
+declare -A BASE_OF PID_OF
+
+# launch SERVER BACKEND: starts the server on a free port and checks its answer to each of its
+# workloads; its address in BASE_OF, its pid in PID_OF.
+launch() {
   local server=$1 backend=$2 port base logfile pid w
-  shift 2
   port=$(free_port 18200)
   base=http://127.0.0.1:$port
   logfile=$WORK/$server-$backend.log
@@ -327,20 +342,52 @@ bench_server() {
   pid=$STARTED_PID
   log "$server on $backend: pid $pid, $base"
   wait_http "$pid" "$base/graphql" "$logfile"
-  for w in "$@"; do
+  for w in $(workloads_of "$server"); do
     request_args "$server" "$w" "$base" "$USER_ID"
     check "$server" "$w" "$backend"
   done
-  request_args "$server" "$1" "$base" "$USER_ID"
-  "$OHA" --no-tui -z "${WARMUP}s" -c "$CONCURRENCY" "${REQ[@]}" >/dev/null 2>&1 || true
-  for w in "$@"; do
-    log "$server on $backend: workload $w for ${DURATION}s at concurrency $CONCURRENCY"
-    request_args "$server" "$w" "$base" "$USER_ID"
-    measure "$server" "$backend" "$w"
+  BASE_OF[$server]=$base
+  PID_OF[$server]=$pid
+}
+
+# bench_backend BACKEND SERVERS...: starts every server, warms each up on each of its workloads,
+# then measures ROUNDS rounds; in a round each workload is run on each server in turn (the order
+# reversed every other round), so that drift of the machine reaches all servers alike. Records
+# peak RSS and stops the servers.
+bench_backend() {
+  local backend=$1 server w round order=()
+  shift
+  for server in "$@"; do launch "$server" "$backend"; done
+  compare_answers "$backend"
+  if [[ -n ${BASE_OF[floor]:-} ]]; then same_answer floor baseline "$backend" b; fi
+  for server in "$@"; do
+    for w in $(workloads_of "$server"); do
+      request_args "$server" "$w" "${BASE_OF[$server]}" "$USER_ID"
+      "$OHA" --no-tui -z "${WARMUP}s" -c "$CONCURRENCY" "${REQ[@]}" >/dev/null 2>&1 || true
+    done
   done
-  printf '%s\t%s\t%s\n' "$backend" "$server" "$(peak_rss_mib "$pid")" >>"$RSS"
-  stop_pid "$pid"
-  forget_pid "$pid"
+  for round in $(seq "$ROUNDS"); do
+    order=("$@")
+    if ((round % 2 == 0)); then
+      order=()
+      for server in "$@"; do order=("$server" "${order[@]}"); done
+    fi
+    for w in a b c d; do
+      for server in "${order[@]}"; do
+        [[ " $(workloads_of "$server") " == *" $w "* ]] || continue
+        log "$backend round $round/$ROUNDS: $server, workload $w for ${DURATION}s at concurrency $CONCURRENCY"
+        request_args "$server" "$w" "${BASE_OF[$server]}" "$USER_ID"
+        measure "$server" "$backend" "$w" "$round"
+      done
+    done
+  done
+  for server in "$@"; do
+    printf '%s\t%s\t%s\n' "$backend" "$server" "$(peak_rss_mib "${PID_OF[$server]}")" >>"$RSS"
+    stop_pid "${PID_OF[$server]}"
+    forget_pid "${PID_OF[$server]}"
+  done
+  BASE_OF=()
+  PID_OF=()
 }
 
 # same_answer SERVER1 SERVER2 BACKEND WORKLOAD: whether both checked answers are the same JSON.
@@ -372,6 +419,26 @@ compare_answers() {
 
 # --- report ------------------------------------------------------------------------------------
 
+# gawk functions of the report. median(arr, k, n): the median of arr[k, 1..n].
+AWK_MEDIAN='
+  function median(arr, k, n,   i, t, m) {
+    for (i = 1; i <= n; i++) t[i] = arr[k, i]
+    m = asort(t)
+    return m % 2 ? t[(m + 1) / 2] : (t[m / 2] + t[m / 2 + 1]) / 2
+  }'
+# paired(b, w, s1, s2, col): the median over rounds of s1/s2 in column col (4 req/s, 6 p99) of
+# backend b, workload w; "" when the two never ran in one round.
+AWK_PAIRS=$AWK_MEDIAN'
+  { k = $1 SUBSEP $3; if (!(k in seen)) { seen[k] = 1; order[++keys] = k }
+    has[$1, $2, $3] = 1; v[$1, $2, $3, $8, 4] = $4; v[$1, $2, $3, $8, 6] = $6; rounds[$8] = 1 }
+  function paired(b, w, s1, s2, col,   r, n, x) {
+    n = 0
+    for (r in rounds)
+      if (((b, s1, w, r, col) in v) && ((b, s2, w, r, col) in v) && v[b, s2, w, r, col] > 0)
+        x[1, ++n] = v[b, s1, w, r, col] / v[b, s2, w, r, col]
+    return n ? median(x, 1, n) : ""
+  }'
+
 report() {
   local measured
   if [[ -n ${BENCH_USERGRAPH_BIN:-} ]]; then
@@ -388,39 +455,50 @@ report() {
     echo "- usergraph: $measured"
     echo "- machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
       "$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
-    echo "- load: oha, concurrency $CONCURRENCY, ${DURATION} s per workload after a ${WARMUP} s warm-up," \
-      "one server at a time"
+    echo "- load: oha, concurrency $CONCURRENCY, ${DURATION} s per workload and server in each of $ROUNDS rounds;" \
+      "the servers of a backend run side by side and take turns, one measured at a time, in an order" \
+      "reversed every other round; each server warmed up for ${WARMUP} s per workload first"
     echo "- data: $USERS users seeded by ${SEEDED_BY}; single-user workloads read user $USER_ID"
     echo "- workloads: (a) GraphQL users(first: 100) with identities, keys, e-mails; (b) GraphQL user(id:)" \
       "with the same fields; (c) GET /api/v4/users?per_page=100; (d) GET /api/v4/users/:id"
     echo
-    echo "| backend | server | workload | req/s | p50 ms | p99 ms | errors |"
-    echo "|---|---|---|---:|---:|---:|---:|"
-    awk -F'\t' '{ printf "| %s | %s | %s | %.0f | %.2f | %.2f | %d |\n", $1, $2, $3, $4, $5, $6, $7 }' "$ROWS"
+    echo "Each figure is the median of $ROUNDS rounds; req/s range is the lowest and highest round."
+    echo
+    echo "| backend | server | workload | req/s | req/s range | p50 ms | p99 ms | errors |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|"
+    gawk -F'\t' "$AWK_MEDIAN"'
+      { k = $1 SUBSEP $2 SUBSEP $3; if (!(k in n)) order[++keys] = k
+        i = ++n[k]; rps[k, i] = $4; p50[k, i] = $5; p99[k, i] = $6; err[k] += $7 }
+      END {
+        for (j = 1; j <= keys; j++) {
+          k = order[j]; split(k, f, SUBSEP); lo = hi = rps[k, 1]
+          for (i = 2; i <= n[k]; i++) { if (rps[k, i] < lo) lo = rps[k, i]; if (rps[k, i] > hi) hi = rps[k, i] }
+          printf "| %s | %s | %s | %.0f | %.0f-%.0f | %.2f | %.2f | %d |\n", f[1], f[2], f[3],
+            median(rps, k, n[k]), lo, hi, median(p50, k, n[k]), median(p99, k, n[k]), err[k]
+        }
+      }' "$ROWS"
     echo
     echo "| backend | server | peak RSS MiB |"
     echo "|---|---|---:|"
     awk -F'\t' '{ printf "| %s | %s | %s%s |\n", $1, $2, $3, $2 == "usergraph" ? ($3 < 100 ? " ok" : " MISS") : "" }' \
       "$RSS"
     echo
-    echo "Ratios (targets: usergraph/baseline req/s >= 0.60, p99 <= 1.50; usergraph/PostGraphile req/s >= 3.0" \
-      "on (a) and (b); peak RSS < 100 MiB; no errors):"
+    echo "Ratios, each the median over the rounds of the two servers' figures in that round (targets:" \
+      "usergraph/baseline req/s >= 0.60, p99 <= 1.50; usergraph/PostGraphile req/s >= 3.0 on (a) and (b);" \
+      "peak RSS < 100 MiB; no errors):"
     echo
     echo "| backend | workload | ug/baseline req/s | ug/baseline p99 | ug/PostGraphile req/s |"
     echo "|---|---|---:|---:|---:|"
-    awk -F'\t' '
-      { rps[$1 SUBSEP $2 SUBSEP $3] = $4; p99[$1 SUBSEP $2 SUBSEP $3] = $6
-        if (!(($1 SUBSEP $3) in seen)) { seen[$1 SUBSEP $3] = 1; order[++n] = $1 SUBSEP $3 } }
+    gawk -F'\t' "$AWK_PAIRS"'
       function mark(ok) { return ok ? " ok" : " MISS" }
       END {
-        for (i = 1; i <= n; i++) {
-          split(order[i], k, SUBSEP); b = k[1]; w = k[2]
-          u = b SUBSEP "usergraph" SUBSEP w; l = b SUBSEP "baseline" SUBSEP w; p = b SUBSEP "postgraphile" SUBSEP w
-          if (!(u in rps)) continue
-          r1 = "-"; r2 = "-"; r3 = "-"
-          if ((l in rps) && rps[l] > 0) { x = rps[u] / rps[l]; r1 = sprintf("%.2f%s", x, mark(x >= 0.6)) }
-          if ((l in p99) && p99[l] > 0) { x = p99[u] / p99[l]; r2 = sprintf("%.2f%s", x, mark(x <= 1.5)) }
-          if ((p in rps) && rps[p] > 0) { x = rps[u] / rps[p]; r3 = sprintf("%.2f%s", x, mark(x >= 3.0)) }
+        for (j = 1; j <= keys; j++) {
+          split(order[j], f, SUBSEP); b = f[1]; w = f[2]
+          if (!has[b, "usergraph", w]) continue
+          r1 = r2 = r3 = "-"
+          x = paired(b, w, "usergraph", "baseline", 4); if (x != "") r1 = sprintf("%.2f%s", x, mark(x >= 0.6))
+          x = paired(b, w, "usergraph", "baseline", 6); if (x != "") r2 = sprintf("%.2f%s", x, mark(x <= 1.5))
+          x = paired(b, w, "usergraph", "postgraphile", 4); if (x != "") r3 = sprintf("%.2f%s", x, mark(x >= 3.0))
           printf "| %s | %s | %s | %s | %s |\n", b, w, r1, r2, r3
         }
       }' "$ROWS"
@@ -430,19 +508,15 @@ report() {
         "built by PostgreSQL in one statement, passed through unread) on (b), for scale: what a server that" \
         "authenticates and reads the database for every request reaches on this machine."
       echo
-      echo "| backend | workload | floor req/s | floor/PostGraphile req/s | usergraph/floor req/s |"
+      echo "| backend | workload | floor/PostGraphile req/s | usergraph/floor req/s | baseline/floor req/s |"
       echo "|---|---|---:|---:|---:|"
-      awk -F'\t' '
-        { rps[$1 SUBSEP $2 SUBSEP $3] = $4 }
-        $2 == "floor" { rows[++n] = $1 SUBSEP $3 }
+      gawk -F'\t' "$AWK_PAIRS"'
         END {
-          for (i = 1; i <= n; i++) {
-            split(rows[i], k, SUBSEP); f = rps[k[1] SUBSEP "floor" SUBSEP k[2]]
-            p = rps[k[1] SUBSEP "postgraphile" SUBSEP k[2]]; u = rps[k[1] SUBSEP "usergraph" SUBSEP k[2]]
-            r1 = "-"; r2 = "-"
-            if (p > 0) r1 = sprintf("%.2f", f / p)
-            if (f > 0 && u > 0) r2 = sprintf("%.2f", u / f)
-            printf "| %s | %s | %.0f | %s | %s |\n", k[1], k[2], f, r1, r2
+          for (j = 1; j <= keys; j++) {
+            split(order[j], f, SUBSEP); b = f[1]; w = f[2]
+            if (!has[b, "floor", w]) continue
+            printf "| %s | %s | %.2f | %.2f | %.2f |\n", b, w, paired(b, w, "floor", "postgraphile", 4),
+              paired(b, w, "usergraph", "floor", 4), paired(b, w, "baseline", "floor", 4)
           }
         }' "$ROWS"
     fi
@@ -473,13 +547,10 @@ main() {
     log "backend $backend"
     prepare "$backend"
     seed "$backend"
-    bench_server baseline "$backend" a b c d
-    bench_server usergraph "$backend" a b c d
-    compare_answers "$backend"
     if [[ $backend == postgres ]]; then
-      bench_server postgraphile "$backend" a b
-      bench_server floor "$backend" b
-      same_answer floor baseline "$backend" b
+      bench_backend "$backend" baseline usergraph postgraphile floor
+    else
+      bench_backend "$backend" baseline usergraph
     fi
   done
   report
