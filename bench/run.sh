@@ -283,20 +283,36 @@ check() {
   jq -e "$filter" "$out" >/dev/null || die "$server/$backend workload $workload: unexpected answer: $(head -c 500 "$out")"
 }
 
-# measure SERVER BACKEND WORKLOAD ROUND: the oha run; appends a row to $ROWS.
+# CPU time in clock ticks: of process $1 (user + system), and of the whole machine (busy time).
+process_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+CLK_TCK=$(getconf CLK_TCK)
+
+# measure SERVER BACKEND WORKLOAD ROUND: the oha run; appends a row to $ROWS: backend, server,
+# workload, req/s, p50, p99, errors, round, then the server's and the whole machine's CPU
+# milliseconds per request (the machine's includes the database server and oha).
 measure() {
   local server=$1 backend=$2 workload=$3 round=$4
-  local out=$WORK/oha-$1-$2-$3-$4.json
+  local out=$WORK/oha-$1-$2-$3-$4.json pid=${PID_OF[$1]} p0 m0 p1 m1
+  p0=$(process_ticks "$pid")
+  m0=$(machine_ticks)
   "$OHA" --no-tui --output-format json -z "${DURATION}s" -c "$CONCURRENCY" --wait-ongoing-requests-after-deadline \
     "${REQ[@]}" >"$out" 2>"$WORK/oha.err" || die "oha failed: $(cat "$WORK/oha.err")"
+  p1=$(process_ticks "$pid")
+  m1=$(machine_ticks)
   local row
-  row=$(jq -r '
+  row=$(jq -r --argjson proc $((p1 - p0)) --argjson mach $((m1 - m0)) --argjson hz "$CLK_TCK" '
     ([.statusCodeDistribution // {} | to_entries[] | select(.key | startswith("2") | not) | .value] | add // 0)
       as $bad
     | ([.errorDistribution // {} | to_entries[] | .value] | add // 0) as $err
-    | [.summary.requestsPerSec, .latencyPercentiles.p50 * 1000, .latencyPercentiles.p99 * 1000, $bad + $err]
+    | ([.summary.requestsPerSec * .summary.total, 1] | max) as $n
+    | [.summary.requestsPerSec, .latencyPercentiles.p50 * 1000, .latencyPercentiles.p99 * 1000, $bad + $err,
+       $proc * 1000 / $hz / $n, $mach * 1000 / $hz / $n]
     | @tsv' "$out")
-  printf '%s\t%s\t%s\t%s\t%s\n' "$backend" "$server" "$workload" "$row" "$round" >>"$ROWS"
+  local f
+  IFS=$'\t' read -r -a f <<<"$row"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$server" "$workload" \
+    "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}" "$round" "${f[4]}" "${f[5]}" >>"$ROWS"
 }
 
 peak_rss_mib() {
@@ -462,19 +478,22 @@ report() {
     echo "- workloads: (a) GraphQL users(first: 100) with identities, keys, e-mails; (b) GraphQL user(id:)" \
       "with the same fields; (c) GET /api/v4/users?per_page=100; (d) GET /api/v4/users/:id"
     echo
-    echo "Each figure is the median of $ROUNDS rounds; req/s range is the lowest and highest round."
+    echo "Each figure is the median over the rounds ($ROUNDS); req/s range is the lowest and the highest round. CPU is" \
+      "milliseconds of CPU time per request: of the server process, and of the whole machine (server," \
+      "database server and oha; $(nproc) CPUs give $(nproc)000 ms per second)."
     echo
-    echo "| backend | server | workload | req/s | req/s range | p50 ms | p99 ms | errors |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|"
+    echo "| backend | server | workload | req/s | req/s range | p50 ms | p99 ms | errors | server CPU ms/req | machine CPU ms/req |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
     gawk -F'\t' "$AWK_MEDIAN"'
       { k = $1 SUBSEP $2 SUBSEP $3; if (!(k in n)) order[++keys] = k
-        i = ++n[k]; rps[k, i] = $4; p50[k, i] = $5; p99[k, i] = $6; err[k] += $7 }
+        i = ++n[k]; rps[k, i] = $4; p50[k, i] = $5; p99[k, i] = $6; err[k] += $7; cpu[k, i] = $9; mach[k, i] = $10 }
       END {
         for (j = 1; j <= keys; j++) {
           k = order[j]; split(k, f, SUBSEP); lo = hi = rps[k, 1]
           for (i = 2; i <= n[k]; i++) { if (rps[k, i] < lo) lo = rps[k, i]; if (rps[k, i] > hi) hi = rps[k, i] }
-          printf "| %s | %s | %s | %.0f | %.0f-%.0f | %.2f | %.2f | %d |\n", f[1], f[2], f[3],
-            median(rps, k, n[k]), lo, hi, median(p50, k, n[k]), median(p99, k, n[k]), err[k]
+          printf "| %s | %s | %s | %.0f | %.0f-%.0f | %.2f | %.2f | %d | %.3f | %.3f |\n", f[1], f[2], f[3],
+            median(rps, k, n[k]), lo, hi, median(p50, k, n[k]), median(p99, k, n[k]), err[k],
+            median(cpu, k, n[k]), median(mach, k, n[k])
         }
       }' "$ROWS"
     echo
