@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod logging;
 pub mod mail;
 pub mod metrics;
 #[cfg(test)]

@@ -2,7 +2,6 @@
 
 use clap::{Parser, Subcommand};
 use sea_orm_migration::MigratorTrait;
-use tracing_subscriber::EnvFilter;
 use usergraph::config::{Config, LogFormat};
 
 #[global_allocator]
@@ -78,12 +77,7 @@ enum MigrateAction {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    usergraph::logging::init(format);
 }
 
 #[tokio::main]
