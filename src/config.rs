@@ -95,6 +95,11 @@ pub struct Config {
     #[arg(global = true, long, env = "USERGRAPH_MAX_FIELDS", default_value_t = 2_000)]
     pub max_fields: usize,
 
+    /// Most operations one WebSocket connection may run at a time (subscriptions in progress
+    /// included); more are refused until one ends.
+    #[arg(global = true, long, env = "USERGRAPH_MAX_WS_OPERATIONS", default_value_t = 100)]
+    pub max_ws_operations: usize,
+
     /// Sign-in attempts allowed per client address and minute.
     #[arg(global = true, long, env = "USERGRAPH_SIGNIN_PER_MINUTE", default_value_t = 30)]
     pub signin_per_minute: u32,
@@ -178,6 +183,7 @@ impl Config {
             log_format: LogFormat::Text,
             max_batch: 10,
             max_fields: 2_000,
+            max_ws_operations: 100,
             signin_per_minute: 30,
             slow_query_ms: 250,
             smtp_url: None,

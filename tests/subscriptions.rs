@@ -348,6 +348,54 @@ async fn users_watch_only_themselves() {
     .await;
 }
 
+/// A connection runs at most `max_ws_operations` operations at a time: one more is refused
+/// with `BAD_USER_INPUT` and serves nothing; a completed subscription frees its place; other
+/// connections have places of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_runs_a_limited_number_of_operations() {
+    let app = TestApp::start_with(Backend::Sqlite, |c| c.max_ws_operations = 2).await;
+    let admin = app.admin().to_string();
+    let mut ws = Ws::as_user(&app, &admin).await;
+    ws.subscribe("a", CHANGED, json!({})).await;
+    ws.subscribe("b", CHANGED, json!({ "id": "999999" })).await;
+    subscribed(&app, 2).await;
+
+    ws.subscribe("c", CHANGED, json!({})).await;
+    let p = ws.next("c").await;
+    assert_eq!(p["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{p}");
+    let message = p["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("at most 2 operations"), "{message}");
+    ws.complete("c").await;
+    // A query is an operation too while it runs.
+    ws.send(json!({ "type": "subscribe", "id": "q", "payload": { "query": "{ currentUser { id } }" } }))
+        .await;
+    let p = ws.next("q").await;
+    assert_eq!(p["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{p}");
+    ws.complete("q").await;
+    assert_eq!(app.state.changes.subscribers(), 2);
+
+    // Completing one frees its place.
+    ws.send(json!({ "type": "complete", "id": "a" })).await;
+    ws.complete("a").await;
+    subscribed(&app, 1).await;
+    ws.subscribe("d", CHANGED, json!({})).await;
+    subscribed(&app, 2).await;
+
+    // Another connection is not limited by this one's operations.
+    let mut other = Ws::as_user(&app, &admin).await;
+    other.subscribe("x", CHANGED, json!({})).await;
+    other.subscribe("y", CHANGED, json!({})).await;
+    subscribed(&app, 4).await;
+
+    // And "d" serves: a new user reaches it (and not "b", which watches another id).
+    settle(&app).await;
+    let jane = app.user("jane").await;
+    let created = ws.next("d").await;
+    assert_eq!(created["data"]["userChanged"]["action"], "CREATED", "{created}");
+    assert_eq!(created["data"]["userChanged"]["userId"], id(jane.id), "{created}");
+    ws.quiet().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_subscriber_stops_receiving() {
     each_backend(|app| async move {

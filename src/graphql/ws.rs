@@ -12,10 +12,13 @@
 //! initialise within [`INIT_TIMEOUT`] is closed with 4408.
 //!
 //! **Each operation** passes the checks of HTTP ([`super::handler::admit`]: persisted queries,
-//! depth and field limits, token scope) and runs with its own loaders. The subscriptions check
+//! depth and field limits, token scope) and runs with its own loaders. A connection runs at most
+//! `--max-ws-operations` operations at a time; one more is refused (`BAD_USER_INPUT`) until one
+//! ends. The subscriptions check
 //! again before each item ([`crate::domain::watch`]).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -97,6 +100,28 @@ fn merge(payload: Credentials, upgrade: &Credentials) -> Credentials {
 struct Session {
     viewer: OnceLock<(Viewer, Credentials)>,
     refusal: Mutex<Option<AppError>>,
+    /// Operations running on the connection (a subscription runs until it ends).
+    operations: AtomicUsize,
+}
+
+impl Session {
+    /// A place for one more operation, if fewer than `max` run.
+    fn take_slot(self: &Arc<Self>, max: usize) -> Option<Slot> {
+        self.operations
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .ok()
+            .map(|_| Slot(self.clone()))
+    }
+}
+
+/// One running operation's place on its connection; given back when the operation's stream is
+/// dropped (it ended, the client completed it, or the connection closed).
+struct Slot(Arc<Session>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.operations.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Runs each operation of one connection as its viewer, after the checks of HTTP.
@@ -127,6 +152,14 @@ impl Executor for ConnectionExecutor {
             self.st.app.metrics.record_error(e.code());
             return futures_util::stream::once(async move { refused(e) }).boxed();
         }
+        let max = self.st.app.cfg.max_ws_operations;
+        let Some(slot) = self.session.take_slot(max) else {
+            let e = AppError::BadParams(format!(
+                "a connection may run at most {max} operations at a time; complete one first"
+            ));
+            self.st.app.metrics.record_error(e.code());
+            return futures_util::stream::once(async move { refused(e) }).boxed();
+        };
         let (spawner, driver) = super::driver::pair();
         let loader = DataLoader::new(
             DbLoader {
@@ -142,7 +175,10 @@ impl Executor for ConnectionExecutor {
             .data(SubscriberCredentials(creds));
         let metrics = self.st.app.metrics.clone();
         super::driver::drive_stream(self.st.schema.execute_stream(request), driver)
-            .inspect(move |resp| record_errors(&metrics, resp))
+            .inspect(move |resp| {
+                let _held = &slot;
+                record_errors(&metrics, resp)
+            })
             .boxed()
     }
 }
