@@ -14,8 +14,7 @@
 //! **Each operation** passes the checks of HTTP ([`super::handler::admit`]: persisted queries,
 //! depth and field limits, token scope) and runs with its own loaders. A connection runs at most
 //! `--max-ws-operations` operations at a time; one more is refused (`BAD_USER_INPUT`) until one
-//! ends. The subscriptions check
-//! again before each item ([`crate::domain::watch`]).
+//! ends. The subscriptions check again before each item ([`crate::domain::watch`]).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -148,17 +147,18 @@ impl Executor for ConnectionExecutor {
         let Some((viewer, creds)) = self.session.viewer.get().cloned() else {
             return futures_util::stream::once(async { refused(AppError::Unauthorized) }).boxed();
         };
-        if let Err((e, _)) = admit(&self.st, &viewer, Transport::WebSocket, &mut request) {
+        let reject = |e: AppError| {
             self.st.app.metrics.record_error(e.code());
-            return futures_util::stream::once(async move { refused(e) }).boxed();
+            futures_util::stream::once(async move { refused(e) }).boxed()
+        };
+        if let Err((e, _)) = admit(&self.st, &viewer, Transport::WebSocket, &mut request) {
+            return reject(e);
         }
         let max = self.st.app.cfg.max_ws_operations;
         let Some(slot) = self.session.take_slot(max) else {
-            let e = AppError::BadParams(format!(
+            return reject(AppError::BadParams(format!(
                 "a connection may run at most {max} operations at a time; complete one first"
-            ));
-            self.st.app.metrics.record_error(e.code());
-            return futures_util::stream::once(async move { refused(e) }).boxed();
+            )));
         };
         let (spawner, driver) = super::driver::pair();
         let loader = DataLoader::new(
