@@ -584,6 +584,13 @@ fn ops() -> Vec<Op> {
             },
         },
         Op {
+            name: "resendConfirmation",
+            level: Level::Anyone,
+            write: true,
+            allowed: Outcome::Ok,
+            query: |_| "mutation { resendConfirmation(input: { email: \"nobody@example.com\" }) { message } }".into(),
+        },
+        Op {
             name: "confirmEmail",
             level: Level::Anyone,
             write: true,

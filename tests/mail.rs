@@ -22,6 +22,7 @@ const RESET: &str = "mutation($token: String!, $password: String!) {
     resetPassword(input: { token: $token, password: $password }) { user { username } } }";
 const CONFIRM: &str = "mutation($token: String!) {
     confirmEmail(input: { token: $token }) { email confirmedAt user { username } } }";
+const RESEND: &str = "mutation($email: String!) { resendConfirmation(input: { email: $email }) { message } }";
 const SIGN_IN: &str = "mutation($login: String!, $password: String!) {
     signIn(input: { login: $login, password: $password }) { token } }";
 const ME: &str = "{ currentUser { username } }";
@@ -397,6 +398,85 @@ async fn unconfirmed_users_cannot_sign_in_until_they_follow_the_link() {
         // An unknown token.
         let res = app.gql(None, CONFIRM, json!({ "token": "nope" })).await;
         assert_eq!(field_error(&res, "token"), json!(["is invalid"]));
+    }
+}
+
+/// Makes every token of the user with this address look `secs` seconds older, past the
+/// one-per-minute limit of requests.
+async fn age_tokens(app: &TestApp, address: &str, secs: i64) {
+    account_token::Entity::update_many()
+        .col_expr(
+            account_token::Column::CreatedAt,
+            Expr::value(Utc::now() - chrono::Duration::seconds(secs)),
+        )
+        .filter(account_token::Column::Email.eq(address))
+        .exec(app.db())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmation_links_can_be_asked_for_again() {
+    for b in backends() {
+        let sink = SmtpSink::start().await;
+        let (app, _w) = with_sink(b, &sink).await;
+        let res = app
+            .post(
+                "/api/v4/users",
+                Some(app.admin()),
+                json!({ "username": "late", "email": "late@example.com", "name": "Late", "password": "s3cret-password" }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        let first = sink.wait_for(1, 10).await.remove(0);
+        let said = |res: &Res| res.data()["resendConfirmation"]["message"].clone();
+
+        // Within a minute of the first mail: the same answer, no second mail.
+        let res = app.gql(None, RESEND, json!({ "email": "late@example.com" })).await;
+        let message = said(&res);
+        assert!(
+            message.as_str().unwrap_or_default().contains("confirmation link"),
+            "{message}"
+        );
+        assert_eq!(outbox_rows(&app, "late@example.com").await.len(), 1);
+
+        // Later: a new link, in any case of the address; it confirms, and the first one still works
+        // until used.
+        age_tokens(&app, "late@example.com", 120).await;
+        let res = app.gql(None, RESEND, json!({ "email": " LATE@example.com " })).await;
+        assert_eq!(said(&res), message);
+        let second = sink.wait_for(2, 10).await.remove(1);
+        assert_eq!(
+            (second.to.clone(), second.subject()),
+            (
+                vec!["late@example.com".to_string()],
+                "Confirmation instructions".to_string()
+            )
+        );
+        let (t1, t2) = (
+            token_of(&confirm_link(&app.base, &first), "confirmation_token"),
+            token_of(&confirm_link(&app.base, &second), "confirmation_token"),
+        );
+        assert_ne!(t1, t2);
+        assert_eq!(sign_in(&app, "late", "s3cret-password").await.code(), "UNCONFIRMED");
+        app.gql(None, CONFIRM, json!({ "token": t2 })).await.data();
+        sign_in(&app, "late", "s3cret-password").await.data();
+
+        // A confirmed address, an unknown one and root's: the same answer and no mail.
+        age_tokens(&app, "late@example.com", 120).await;
+        for address in ["late@example.com", "nobody@example.com", "admin@example.com"] {
+            let res = app.gql(None, RESEND, json!({ "email": address })).await;
+            assert_eq!(said(&res), message, "{address}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(outbox_rows(&app, "late@example.com").await.len(), 2);
+        assert!(outbox_rows(&app, "nobody@example.com").await.is_empty());
+        assert!(outbox_rows(&app, "admin@example.com").await.is_empty());
+        assert_eq!(sink.messages().len(), 2);
+
+        // Not an address at all.
+        let res = app.gql(None, RESEND, json!({ "email": "not-an-address" })).await;
+        assert!(field_error(&res, "email").is_array(), "{}", res.body);
     }
 }
 

@@ -39,6 +39,12 @@ pub const RESET_REQUEST_INTERVAL_SECS: i64 = 60;
 pub const RESET: &str = "reset_password";
 pub const CONFIRMATION: &str = "confirmation";
 
+/// At most one confirmation mail per user in this many seconds when one is asked for again.
+pub const CONFIRM_REQUEST_INTERVAL_SECS: i64 = 60;
+/// What `resendConfirmation` answers, whether or not the address is known or confirmed.
+pub const CONFIRMATION_REQUESTED: &str =
+    "If this address belongs to an account and is not confirmed yet, a new confirmation link is on its way to it.";
+
 /// What `requestPasswordReset` answers, whether or not the address is known.
 pub const RESET_REQUESTED: &str = "If your email address exists in our database, you will receive a password recovery link at your email address in a few minutes.";
 
@@ -151,6 +157,35 @@ async fn consume(db: &impl ConnectionTrait, t: &account_token::Model) -> Result<
 /// one of their confirmed secondary ones and the user is active; does nothing otherwise. The
 /// answer is the same either way, so it does not tell whether the address is known.
 pub async fn request_password_reset(db: &DatabaseConnection, address: &str) -> AppResult<()> {
+    let Some((address, u)) = address_and_user(db, address).await? else {
+        return Ok(());
+    };
+    if !(address.is_primary || address.confirmed_at.is_some())
+        || u.state != "active"
+        || issued_recently(db, u.id, RESET, RESET_REQUEST_INTERVAL_SECS).await?
+    {
+        return Ok(());
+    }
+    let txn = super::write_txn(db).await?;
+    issue_reset(&txn, &u, &address.email, Template::ResetPassword).await?;
+    txn.commit().await?;
+    crate::mail::wake();
+    Ok(())
+}
+
+/// Whether a token of `kind` was issued to user `user_id` in the last `secs` seconds.
+async fn issued_recently(db: &impl ConnectionTrait, user_id: i32, kind: &str, secs: i64) -> Result<bool, DbErr> {
+    let n = account_token::Entity::find()
+        .filter(account_token::Column::UserId.eq(user_id))
+        .filter(account_token::Column::Kind.eq(kind))
+        .filter(account_token::Column::CreatedAt.gt(time::now() - Duration::seconds(secs)))
+        .count(db)
+        .await?;
+    Ok(n > 0)
+}
+
+/// The address row with this (normalised, validated) address and its user.
+async fn address_and_user(db: &impl ConnectionTrait, address: &str) -> AppResult<Option<(email::Model, user::Model)>> {
     let addr = normalize_email(address);
     let mut e = Errors::default();
     e.email("email", &addr);
@@ -160,23 +195,25 @@ pub async fn request_password_reset(db: &DatabaseConnection, address: &str) -> A
         .find_also_related(user::Entity)
         .one(db)
         .await?;
-    let Some((address, Some(u))) = found else {
+    Ok(found.and_then(|(a, u)| u.map(|u| (a, u))))
+}
+
+/// `resendConfirmation`: queues a new confirmation mail when `address` is a not yet confirmed
+/// address (primary or secondary) of a user who is not blocked, unless one went to that user in
+/// the last minute; does nothing otherwise. The answer is the same either way. Links sent before
+/// keep working until they expire.
+pub async fn request_confirmation(db: &DatabaseConnection, address: &str) -> AppResult<()> {
+    let Some((address, u)) = address_and_user(db, address).await? else {
         return Ok(());
     };
-    if !(address.is_primary || address.confirmed_at.is_some()) || u.state != "active" {
-        return Ok(());
-    }
-    let recent = account_token::Entity::find()
-        .filter(account_token::Column::UserId.eq(u.id))
-        .filter(account_token::Column::Kind.eq(RESET))
-        .filter(account_token::Column::CreatedAt.gt(time::now() - Duration::seconds(RESET_REQUEST_INTERVAL_SECS)))
-        .count(db)
-        .await?;
-    if recent > 0 {
+    if address.confirmed_at.is_some()
+        || u.state != "active"
+        || issued_recently(db, u.id, CONFIRMATION, CONFIRM_REQUEST_INTERVAL_SECS).await?
+    {
         return Ok(());
     }
     let txn = super::write_txn(db).await?;
-    issue_reset(&txn, &u, &address.email, Template::ResetPassword).await?;
+    issue_confirmation(&txn, &u, &address).await?;
     txn.commit().await?;
     crate::mail::wake();
     Ok(())

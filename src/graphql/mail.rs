@@ -22,6 +22,21 @@ pub struct RequestPasswordResetPayload {
     pub message: String,
 }
 
+/// An address to send a new confirmation link to.
+#[derive(InputObject)]
+pub struct ResendConfirmationInput {
+    /// The address to confirm: a user's primary address before their first sign-in, or one of
+    /// their secondary addresses.
+    pub email: String,
+}
+
+/// Result of `resendConfirmation`.
+#[derive(SimpleObject)]
+pub struct ResendConfirmationPayload {
+    /// The same text whether or not the address is known or already confirmed.
+    pub message: String,
+}
+
 /// A new password, with the token from a reset link.
 #[derive(InputObject)]
 pub struct ResetPasswordInput {
@@ -72,6 +87,21 @@ impl MailMutation {
         account_tokens::request_password_reset(&st.db, &input.email).await?;
         Ok(RequestPasswordResetPayload {
             message: account_tokens::RESET_REQUESTED.into(),
+        })
+    }
+
+    /// Mails a new confirmation link (valid 72 hours, once) to an address that is not confirmed
+    /// yet; links sent before keep working until they expire. The answer never tells whether the
+    /// address is known or already confirmed; at most one link per user and minute is sent.
+    async fn resend_confirmation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: ResendConfirmationInput,
+    ) -> Result<ResendConfirmationPayload> {
+        let st = ctx.state()?;
+        account_tokens::request_confirmation(&st.db, &input.email).await?;
+        Ok(ResendConfirmationPayload {
+            message: account_tokens::CONFIRMATION_REQUESTED.into(),
         })
     }
 
