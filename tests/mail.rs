@@ -88,6 +88,14 @@ async fn outbox_rows(app: &TestApp, to: &str) -> Vec<outbox::Model> {
         .unwrap()
 }
 
+/// `POST /api/v4/users` as the admin: `username` at `<username>@example.com`, password
+/// `s3cret-password`, no confirmation flag (so confirmation is required, as GitLab).
+async fn create_over_rest(app: &TestApp, username: &str, name: &str) -> Res {
+    let body = json!({ "username": username, "email": format!("{username}@example.com"), "name": name,
+                       "password": "s3cret-password" });
+    app.post("/api/v4/users", Some(app.admin()), body).await
+}
+
 async fn sign_in(app: &TestApp, login: &str, password: &str) -> Res {
     app.gql(None, SIGN_IN, json!({ "login": login, "password": password }))
         .await
@@ -330,13 +338,7 @@ async fn unconfirmed_users_cannot_sign_in_until_they_follow_the_link() {
         let sink = SmtpSink::start().await;
         let (app, _w) = with_sink(b, &sink).await;
         // REST without confirm=false: confirmation required, as GitLab.
-        let res = app
-            .post(
-                "/api/v4/users",
-                Some(app.admin()),
-                json!({ "username": "newbie", "email": "newbie@example.com", "name": "New Bie", "password": "s3cret-password" }),
-            )
-            .await;
+        let res = create_over_rest(&app, "newbie", "New Bie").await;
         assert_eq!(
             (res.status.as_u16(), res.body["confirmed_at"].clone()),
             (201, json!(null))
@@ -420,13 +422,7 @@ async fn confirmation_links_can_be_asked_for_again() {
     for b in backends() {
         let sink = SmtpSink::start().await;
         let (app, _w) = with_sink(b, &sink).await;
-        let res = app
-            .post(
-                "/api/v4/users",
-                Some(app.admin()),
-                json!({ "username": "late", "email": "late@example.com", "name": "Late", "password": "s3cret-password" }),
-            )
-            .await;
+        let res = create_over_rest(&app, "late", "Late").await;
         assert_eq!(res.status, 201, "{}", res.body);
         let first = sink.wait_for(1, 10).await.remove(0);
         let said = |res: &Res| res.data()["resendConfirmation"]["message"].clone();
