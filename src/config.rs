@@ -77,6 +77,33 @@ pub struct Config {
     #[arg(global = true, long, env = "USERGRAPH_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// Seconds a client may take to send a request's headers; slower ones are closed.
+    #[arg(global = true, long, env = "USERGRAPH_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds an idle keep-alive connection stays open (1 s while the open connections are at
+    /// 90% of `--max-connections` or more).
+    #[arg(global = true, long, env = "USERGRAPH_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+
+    /// Open client connections (WebSockets included) at most; past it new connections are closed
+    /// at once. Lowered to the process's file limit less a reserve when that is smaller.
+    #[arg(global = true, long, env = "USERGRAPH_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// How long a request waits for a database connection before answering 503 (the database
+    /// is unavailable or every connection is busy).
+    #[arg(global = true, long, env = "USERGRAPH_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 750)]
+    pub db_acquire_timeout_ms: u64,
+
+    /// Smallest RSA SSH key accepted, in bits (GitLab's key restrictions).
+    #[arg(global = true, long, env = "USERGRAPH_SSH_RSA_MIN_BITS", default_value_t = 2048)]
+    pub ssh_rsa_min_bits: u32,
+
+    /// Accept DSA SSH keys (refused by default: 1024-bit DSA is broken).
+    #[arg(global = true, long, env = "USERGRAPH_SSH_ALLOW_DSA", default_value_t = false, action = clap::ArgAction::Set)]
+    pub ssh_allow_dsa: bool,
+
     /// Maximum database connections in the pool [default: 16; 4 on SQLite, where every
     /// connection is a thread of its own and more of them only contend for the same cores and
     /// page cache].
@@ -179,6 +206,12 @@ impl Config {
             graphiql: true,
             max_body_bytes: 1_048_576,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 10_000,
+            db_acquire_timeout_ms: 750,
+            ssh_rsa_min_bits: 2048,
+            ssh_allow_dsa: false,
             db_max_connections: None,
             log_format: LogFormat::Text,
             max_batch: 10,

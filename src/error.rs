@@ -49,6 +49,9 @@ pub enum AppError {
     PersistedQueryNotFound,
     /// Too many requests; retry after the given number of seconds.
     TooManyRequests(u64),
+    /// The database did not answer in time or the connection to it broke: `503` with
+    /// `Retry-After`, GraphQL `DATABASE_UNAVAILABLE`.
+    Unavailable,
     /// Anything else. Logged, never shown.
     Internal(anyhow::Error),
 }
@@ -102,6 +105,7 @@ impl AppError {
             AppError::Validation(_) | AppError::BadParams(_) => StatusCode::BAD_REQUEST,
             AppError::SignIn { .. } => StatusCode::UNAUTHORIZED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::PersistedQueryNotFound => StatusCode::OK,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -117,6 +121,7 @@ impl AppError {
             AppError::Validation(_) | AppError::BadParams(_) => "BAD_USER_INPUT",
             AppError::SignIn { code, .. } => code,
             AppError::TooManyRequests(_) => "TOO_MANY_REQUESTS",
+            AppError::Unavailable => "DATABASE_UNAVAILABLE",
             AppError::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
@@ -147,6 +152,9 @@ impl AppError {
             AppError::RouteNotFound => "404 Not Found".into(),
             AppError::Conflict { message, .. } | AppError::SignIn { message, .. } => message.clone(),
             AppError::TooManyRequests(_) => "429 Too Many Requests".into(),
+            AppError::Unavailable => {
+                "503 Service Unavailable - the database is unavailable; try again in a few seconds".into()
+            }
             AppError::PersistedQueryNotFound => "PersistedQueryNotFound".into(),
             AppError::Internal(_) => "500 Internal Server Error".into(),
         }
@@ -165,9 +173,60 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
+/// Seconds a client is told to wait when the database is unavailable.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
+        if is_unavailable(&e) {
+            tracing::warn!(error = %e, "the database is unavailable");
+            return AppError::Unavailable;
+        }
+        // A row written for a parent deleted meanwhile (a key added while its user is deleted):
+        // the parent is gone, as a read a moment later would have said.
+        if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) {
+            return AppError::NotFound("User");
+        }
         AppError::Internal(anyhow::Error::new(e))
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::from(DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e))))
+    }
+}
+
+/// True when `e` says the database could not be reached (no connection within the acquire
+/// timeout, a broken connection, a server shutting down), not that a statement was wrong.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(_) => true,
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(x)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(x)) => {
+            sqlx_unavailable(x)
+        }
+        _ => false,
+    }
+}
+
+fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Tls(_) => true,
+        // PostgreSQL's connection exceptions (08) and operator intervention (57P: shutting down,
+        // cannot connect now); MySQL's "server has gone away" / "lost connection".
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c == "2006"
+                || c == "2013"
+                || c == "HY000" && d.message().contains("gone away")
+        }),
+        _ => false,
     }
 }
 
@@ -210,6 +269,10 @@ impl IntoResponse for AppError {
             AppError::TooManyRequests(secs) => {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
+            AppError::Unavailable => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
+            }
             _ => {}
         }
         res
@@ -244,6 +307,9 @@ impl ErrorExtensions for AppError {
                 }
                 AppError::TooManyRequests(secs) => {
                     e.set("retryAfter", *secs);
+                }
+                AppError::Unavailable => {
+                    e.set("retryAfter", UNAVAILABLE_RETRY_AFTER);
                 }
                 _ => {}
             }

@@ -18,6 +18,7 @@ pub mod metrics;
 mod prop_tests;
 pub mod rest;
 pub mod seed;
+pub mod server;
 pub mod sqlite_mem;
 pub mod state;
 
@@ -51,14 +52,13 @@ pub struct HttpState {
     pub queries: Arc<graphql::cache::QueryCache>,
 }
 
-/// Opens the pool. SQLite files get WAL; the parent directory is created when missing.
+/// Opens the pool. SQLite files get WAL; the parent directory is created when missing (0700),
+/// and the database file is created 0600 (SQLite gives its -wal and -shm files the same mode), so
+/// other local users read neither the data nor what deleted rows left behind.
 pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
     let url = cfg.database_url();
-    if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p))
-        && let Some(parent) = std::path::Path::new(path).parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent)?;
+    if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p)) {
+        private_file(std::path::Path::new(path))?;
     }
     let sqlite = url.starts_with("sqlite:");
     if sqlite {
@@ -67,8 +67,9 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url);
     opts.max_connections(cfg.db_max_connections.unwrap_or(if sqlite { 4 } else { 16 }))
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        // A request waits this long for a connection, then answers 503 (AppError::Unavailable):
+        // with the database gone every request answers at once instead of queueing.
+        .acquire_timeout(Duration::from_millis(cfg.db_acquire_timeout_ms.max(1)))
         // sqlx tests a connection when it is returned to the pool; testing it again when it is
         // taken (its default) is one more round trip per statement. Only a connection idle for a
         // second or more is tested first (as HikariCP does after 500 ms): under load connections
@@ -79,12 +80,62 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
         .sqlx_logging(false)
         // SQLite keeps a page cache per connection (2 MiB by default); 1 MiB each keeps a full
         // pool well inside the memory budget while hot pages stay cached by the OS.
-        .map_sqlx_sqlite_opts(|o| o.pragma("cache_size", "-1024"));
+        // secure_delete: deleted and overwritten content is zeroed in the file, not left in free
+        // pages (a cleared outbox row, a deleted token).
+        .map_sqlx_sqlite_opts(|o| o.pragma("cache_size", "-1024").pragma("secure_delete", "ON"));
     let db = Database::connect(opts).await?;
     if db.get_database_backend() == DatabaseBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
     }
     Ok(db)
+}
+
+/// Creates `dir` (and its missing parents) readable by this user only, when it does not exist.
+pub(crate) fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Creates the directory of a SQLite file (0700) and the file itself (0600) when missing, and
+/// takes group and other access away from an existing file and its -wal and -shm companions.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path.to_str().is_some_and(|p| p.starts_with(':')) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        private_dir(parent)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(path)?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            if let Ok(meta) = std::fs::metadata(&p)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(meta.permissions().mode() & 0o700))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Connects, migrates (when configured), derives keys, creates the root administrator on an
@@ -116,6 +167,7 @@ pub async fn init(cfg: Config) -> anyhow::Result<(AppState, Option<String>)> {
         AppState {
             db,
             keys: Arc::new(keys),
+            signin: Arc::new(domain::limits::SignInLimiter::new(cfg.signin_per_minute)),
             cfg: Arc::new(cfg),
             metrics,
             changes,
@@ -135,23 +187,37 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Answers within [`READY_WITHIN`]: 200 while the database answers, else 503.
 async fn readyz(State(st): State<HttpState>) -> impl IntoResponse {
-    match st.app.db.ping().await {
-        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
+    let outcome = match tokio::time::timeout(READY_WITHIN, st.app.db.ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer in time".to_string()),
+    };
+    match outcome {
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
+            let mut res = (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(serde_json::json!({ "status": "database unavailable" })),
             )
+                .into_response();
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(error::UNAVAILABLE_RETRY_AFTER),
+            );
+            res
         }
     }
 }
 
+/// How long `/readyz` waits for the database.
+const READY_WITHIN: Duration = Duration::from_millis(900);
+
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
-    let limiter = Arc::new(domain::limits::SignInLimiter::new(state.cfg.signin_per_minute));
-    let mut schema = graphql::schema_builder(&state.cfg).data(state.clone()).data(limiter);
+    let mut schema = graphql::schema_builder(&state.cfg).data(state.clone());
     if !state.cfg.graphql_fast_path {
         schema = schema.data(graphql::fast::SlowPathOnly);
     }
@@ -160,7 +226,7 @@ pub fn app(state: AppState) -> Router {
     let http = HttpState {
         app: state,
         schema,
-        queries: Arc::new(graphql::cache::QueryCache::new(1024)),
+        queries: Arc::new(graphql::cache::QueryCache::new(32 << 20)),
     };
     let metrics = http.app.metrics.clone();
     let routes = Router::new()

@@ -166,12 +166,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, "listening; GraphQL at /graphql, REST at /api/v4");
     let db = state.db.clone();
-    axum::serve(
-        listener,
-        usergraph::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let limits = usergraph::server::Limits::from_config(&state.cfg);
+    usergraph::server::serve(listener, usergraph::app(state), limits, shutdown_signal()).await?;
     mail.shutdown().await;
     if let Err(e) = db.close().await {
         tracing::warn!(error = %e, "closing the database pool");

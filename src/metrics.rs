@@ -20,6 +20,15 @@ struct Histogram {
     count: u64,
 }
 
+/// Distinct (operation name, kind) pairs counted by name; the rest are `other`.
+pub const MAX_OPERATION_NAMES: usize = 200;
+
+fn is_graphql_name(n: &str) -> bool {
+    let mut chars = n.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// (method, status) -> count, for one route.
 type ByMethodStatus = HashMap<(&'static str, u16), u64>;
 
@@ -32,6 +41,7 @@ pub struct Metrics {
     operations: Mutex<BTreeMap<(String, String), u64>>,
     errors: Mutex<BTreeMap<String, u64>>,
     statements: AtomicU64,
+    password_checks: AtomicU64,
     slow_statements: AtomicU64,
     statement_seconds_micros: AtomicU64,
 }
@@ -85,10 +95,20 @@ impl Metrics {
         h.count += 1;
     }
 
-    /// One GraphQL operation, by its name (`anonymous` when unnamed) and kind.
+    /// One GraphQL operation, by its name (`anonymous` when unnamed) and kind. Names are chosen
+    /// by clients, so the label set is bounded: the first [`MAX_OPERATION_NAMES`] distinct names
+    /// (with their kind) are counted by name, any other as `other` (and a name that is not a GraphQL name, or is
+    /// longer than 100 characters, as `invalid`).
     pub fn record_operation(&self, name: Option<&str>, kind: &str) {
-        let name = name.filter(|n| n.len() <= 100).unwrap_or("anonymous");
-        bump(&self.operations, (name.to_string(), kind.to_string()));
+        let name = match name {
+            None => "anonymous",
+            Some(n) if n.len() > 100 || !is_graphql_name(n) => "invalid",
+            Some(n) => n,
+        };
+        let mut ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+        let known = ops.len() < MAX_OPERATION_NAMES || ops.keys().any(|(n, k)| n == name && k == kind);
+        let name = if known { name } else { "other" };
+        *ops.entry((name.to_string(), kind.to_string())).or_default() += 1;
     }
 
     /// One error, by its code (`extensions.code`, or the REST status).
@@ -106,6 +126,11 @@ impl Metrics {
             self.slow_statements.fetch_add(1, Ordering::Relaxed);
         }
         is_slow
+    }
+
+    /// One password checked by sign-in (an unknown login's stand-in check included).
+    pub fn record_password_check(&self) {
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
     }
 
     /// SQL statements run so far by this process.
@@ -189,6 +214,16 @@ impl Metrics {
         for (code, n) in self.errors.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             let _ = writeln!(out, "usergraph_errors_total{{code=\"{}\"}} {n}", escape(code));
         }
+        let _ = writeln!(
+            out,
+            "# HELP usergraph_signin_password_checks_total Passwords checked by sign-in (locked and limited attempts are not checked)."
+        );
+        let _ = writeln!(out, "# TYPE usergraph_signin_password_checks_total counter");
+        let _ = writeln!(
+            out,
+            "usergraph_signin_password_checks_total {}",
+            self.password_checks.load(Ordering::Relaxed)
+        );
         let _ = writeln!(out, "# HELP usergraph_db_statements_total SQL statements run.");
         let _ = writeln!(out, "# TYPE usergraph_db_statements_total counter");
         let _ = writeln!(

@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Keys;
 use crate::config::Config;
 use crate::domain::changes::ChangeBus;
+use crate::domain::limits::SignInLimiter;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -18,4 +19,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Where the domain tells subscribers what changed (on PostgreSQL, across instances).
     pub changes: ChangeBus,
+    /// The per-address and per-login limits of signing in.
+    pub signin: Arc<SignInLimiter>,
 }

@@ -96,8 +96,6 @@ async fn ssh_keys_of_every_type() {
 
         for (key, kind) in [
             (RSA2048.to_string(), "ssh-rsa"),
-            (RSA1024.to_string(), "ssh-rsa"),
-            (DSA.to_string(), "ssh-dss"),
             (ECDSA256.to_string(), "ecdsa-sha2-nistp256"),
             (ECDSA384.to_string(), "ecdsa-sha2-nistp384"),
             (sk_ed25519(), "sk-ssh-ed25519@openssh.com"),
@@ -107,6 +105,19 @@ async fn ssh_keys_of_every_type() {
                 .gql(tok, ADD_KEY, json!({ "input": { "title": kind, "key": key } }))
                 .await;
             assert_eq!(res.data()["addSshKey"]["key"]["keyType"], kind);
+        }
+        // GitLab's key restrictions, as configured by default: RSA under 2048 bits and DSA refused.
+        for (key, message) in [
+            (RSA1024, "must be at least 2048 bits"),
+            (
+                DSA,
+                "type is forbidden. Must be RSA, ECDSA, ED25519, ECDSA_SK, or ED25519_SK",
+            ),
+        ] {
+            let res = app
+                .gql(tok, ADD_KEY, json!({ "input": { "title": "weak", "key": key } }))
+                .await;
+            assert_eq!(res.body["errors"][0]["extensions"]["fields"]["key"], json!([message]));
         }
         let expires = (Utc::now() + Duration::days(30)).to_rfc3339();
         let res = app

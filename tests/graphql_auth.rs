@@ -302,7 +302,8 @@ async fn ten_failed_passwords_lock_the_account() {
                 json!({ "login": "locky", "password": "s3cret-password" }),
             )
             .await;
-        assert_eq!(res.code(), "ACCOUNT_LOCKED");
+        // Locked: the same answer as a wrong password (and as an unknown login).
+        assert_eq!(res.code(), "UNAUTHENTICATED");
         let row = user::Entity::find()
             .all(app.db())
             .await

@@ -42,7 +42,7 @@ fn fast() -> WorkerOptions {
 
 fn worker(state: &AppState, opts: WorkerOptions) -> MailWorker {
     let mailer = mail::mailer_for(&state.cfg).expect("mailer");
-    MailWorker::spawn(state.db.clone(), state.cfg.clone(), mailer, opts)
+    MailWorker::spawn(state.db.clone(), state.cfg.clone(), state.keys.clone(), mailer, opts)
 }
 
 /// An app whose mail goes to `sink`, with a fast worker.

@@ -10,11 +10,22 @@ use serde_json::json;
 
 use crate::common::{TEST_SECRET, TestDb, backends};
 
-const ROOT: &str = "glpat-processtestroottoken00";
+pub const ROOT: &str = "glpat-processtestroottoken00";
 
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// The binary on `url` with its data in `data` and more flags.
+pub async fn start_server(url: &str, data: &std::path::Path, args: &[&str]) -> Server {
+    start_with(url, data, args, &[("RUST_LOG", "warn")], None).await
 }
 
 fn free_port() -> u16 {

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 use crate::common::{Res, each_backend};
-use crate::graphql_account::{DSA, ED25519, RSA2048};
+use crate::graphql_account::{ECDSA256, ED25519, RSA2048};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_for_the_current_user() {
@@ -43,7 +43,7 @@ async fn keys_for_the_current_user() {
             .await
             .assert(400, json!({ "message": { "key": ["is invalid"] } }));
         // Form body, as curl sends it.
-        let body = format!("title=dsa&key={}", urlencode(DSA));
+        let body = format!("title=ecdsa&key={}", urlencode(ECDSA256));
         assert_eq!(app.form(Method::POST, "/api/v4/user/keys", t, &body).await.status, 201);
 
         let res = app.get("/api/v4/user/keys", t).await;

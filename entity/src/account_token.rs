@@ -17,6 +17,9 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The user's `auth_epoch` when the token was issued: a password change or a block since
+    /// (either bumps the epoch) makes the token invalid.
+    pub auth_epoch: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ mod m20261130_000004_create_ssh_keys;
 mod m20261130_000005_create_tokens;
 mod m20261130_000006_create_events;
 mod m20261130_000007_create_mail;
+mod m20261202_000001_seal_mail;
 mod util;
 
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_create_tokens::Migration),
             Box::new(m20261130_000006_create_events::Migration),
             Box::new(m20261130_000007_create_mail::Migration),
+            Box::new(m20261202_000001_seal_mail::Migration),
         ]
     }
 }

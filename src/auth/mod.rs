@@ -189,6 +189,8 @@ async fn from_jwt(db: &impl ConnectionTrait, keys: &Keys, raw: &str) -> AppResul
         .one(db)
         .await?
         .ok_or(AppError::Unauthorized)?;
+    // A blocked user's JWT gets the 403 their tokens get (blocking also bumped the epoch).
+    ensure_usable(&user)?;
     if user.auth_epoch != claims.ver {
         return Err(AppError::Unauthorized);
     }

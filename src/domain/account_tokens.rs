@@ -24,6 +24,7 @@ use sea_orm::{
 
 use super::time;
 use super::validate::{Errors, normalize_email};
+use crate::auth::token::Sealer;
 use crate::auth::{password, token as tok};
 use crate::error::{AppError, AppResult};
 use crate::mail::outbox;
@@ -50,6 +51,7 @@ pub const RESET_REQUESTED: &str = "If your email address exists in our database,
 
 async fn issue(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     u: &user::Model,
     kind: &str,
     to: &str,
@@ -68,6 +70,7 @@ async fn issue(
         expires_at: Set(now + Duration::hours(ttl_hours)),
         used_at: Set(None),
         created_at: Set(now),
+        auth_epoch: Set(u.auth_epoch),
         ..Default::default()
     }
     .insert(db)
@@ -79,7 +82,7 @@ async fn issue(
         email: to.to_string(),
         valid_hours: ttl_hours,
     };
-    outbox::enqueue(db, to, template, &params).await?;
+    outbox::enqueue(db, sealer, u.id, to, template, &params).await?;
     Ok(())
 }
 
@@ -87,21 +90,24 @@ async fn issue(
 /// Run it inside the transaction of the change, then `mail::wake()` after the commit.
 pub async fn issue_reset(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     u: &user::Model,
     to: &str,
     template: Template,
 ) -> Result<(), DbErr> {
-    issue(db, u, RESET, to, None, template, RESET_TTL_HOURS).await
+    issue(db, sealer, u, RESET, to, None, template, RESET_TTL_HOURS).await
 }
 
 /// Queues a confirmation mail for one address row of `u`. Same transaction rule as above.
 pub async fn issue_confirmation(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     u: &user::Model,
     address: &email::Model,
 ) -> Result<(), DbErr> {
     issue(
         db,
+        sealer,
         u,
         CONFIRMATION,
         &address.email,
@@ -139,7 +145,34 @@ async fn usable(db: &impl ConnectionTrait, kind: &str, value: &str) -> AppResult
     if t.expires_at <= time::now() {
         return Err(AppError::field("token", "has expired, please request a new one"));
     }
+    if !still_valid(db, &t).await? {
+        return Err(invalid());
+    }
     Ok(t)
+}
+
+/// Whether what the token was issued on still holds: the user is active, has not changed their
+/// password nor been blocked since (both bump `auth_epoch`), and the address it was mailed to is
+/// still theirs (the primary, or a secondary confirmed one; a confirmation's own row is checked
+/// by [`confirm_email`]). A deleted user's tokens are deleted with them.
+async fn still_valid(db: &impl ConnectionTrait, t: &account_token::Model) -> AppResult<bool> {
+    let Some(u) = user::Entity::find_by_id(t.user_id).one(db).await? else {
+        return Ok(false);
+    };
+    if u.state != "active" || u.auth_epoch != t.auth_epoch {
+        return Ok(false);
+    }
+    if t.kind != RESET {
+        return Ok(true);
+    }
+    let addr = normalize_email(&t.email);
+    let theirs = email::Entity::find()
+        .filter(email::Column::UserId.eq(u.id))
+        .filter(email::Column::EmailCanonical.eq(addr.as_str()))
+        .one(db)
+        .await?
+        .is_some_and(|a| a.is_primary || a.confirmed_at.is_some());
+    Ok(theirs)
 }
 
 /// Marks a token used; false when another request used it first (the caller rolls back).
@@ -156,7 +189,7 @@ async fn consume(db: &impl ConnectionTrait, t: &account_token::Model) -> Result<
 /// `requestPasswordReset`: queues a reset mail when `address` is a user's primary address or
 /// one of their confirmed secondary ones and the user is active; does nothing otherwise. The
 /// answer is the same either way, so it does not tell whether the address is known.
-pub async fn request_password_reset(db: &DatabaseConnection, address: &str) -> AppResult<()> {
+pub async fn request_password_reset(db: &DatabaseConnection, sealer: &Sealer, address: &str) -> AppResult<()> {
     let Some((address, u)) = address_and_user(db, address).await? else {
         return Ok(());
     };
@@ -167,7 +200,7 @@ pub async fn request_password_reset(db: &DatabaseConnection, address: &str) -> A
         return Ok(());
     }
     let txn = super::write_txn(db).await?;
-    issue_reset(&txn, &u, &address.email, Template::ResetPassword).await?;
+    issue_reset(&txn, sealer, &u, &address.email, Template::ResetPassword).await?;
     txn.commit().await?;
     crate::mail::wake();
     Ok(())
@@ -202,7 +235,7 @@ async fn address_and_user(db: &impl ConnectionTrait, address: &str) -> AppResult
 /// address (primary or secondary) of a user who is not blocked, unless one went to that user in
 /// the last minute; does nothing otherwise. The answer is the same either way. Links sent before
 /// keep working until they expire.
-pub async fn request_confirmation(db: &DatabaseConnection, address: &str) -> AppResult<()> {
+pub async fn request_confirmation(db: &DatabaseConnection, sealer: &Sealer, address: &str) -> AppResult<()> {
     let Some((address, u)) = address_and_user(db, address).await? else {
         return Ok(());
     };
@@ -213,7 +246,7 @@ pub async fn request_confirmation(db: &DatabaseConnection, address: &str) -> App
         return Ok(());
     }
     let txn = super::write_txn(db).await?;
-    issue_confirmation(&txn, &u, &address).await?;
+    issue_confirmation(&txn, sealer, &u, &address).await?;
     txn.commit().await?;
     crate::mail::wake();
     Ok(())

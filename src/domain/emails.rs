@@ -15,6 +15,7 @@ use super::page::Window;
 use super::time;
 use super::validate::{Errors, normalize_email};
 use crate::auth::Viewer;
+use crate::auth::token::Sealer;
 use crate::error::{AppError, AppResult, is_unique_violation};
 
 pub struct NewEmail {
@@ -30,6 +31,7 @@ fn secondary() -> sea_orm::Select<email::Entity> {
 /// Adds a secondary address. Order: 401, missing, 403, 404, 400 (format, taken).
 pub async fn add(
     db: &DatabaseConnection,
+    sealer: &Sealer,
     viewer: &Viewer,
     target: &Target,
     input: NewEmail,
@@ -74,7 +76,7 @@ pub async fn add(
             .one(&txn)
             .await?
             .ok_or(AppError::NotFound("User"))?;
-        account_tokens::issue_confirmation(&txn, &u, &m).await?;
+        account_tokens::issue_confirmation(&txn, sealer, &u, &m).await?;
     }
     txn.commit().await?;
     crate::mail::wake();

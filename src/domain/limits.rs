@@ -11,9 +11,32 @@ use crate::error::AppError;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
+/// Passwords of one login checked at the same time, at most (per instance).
+pub const CONCURRENT_CHECKS_PER_LOGIN: u32 = 2;
+
 pub struct SignInLimiter {
     per_minute: u32,
     windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Login (lowercased) -> sign-ins of it running now.
+    checking: Mutex<HashMap<String, u32>>,
+}
+
+/// One sign-in of a login running; its place is given back when dropped.
+pub struct Checking<'a> {
+    limiter: &'a SignInLimiter,
+    login: String,
+}
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        let mut map = self.limiter.checking.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.login) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.login);
+            }
+        }
+    }
 }
 
 impl SignInLimiter {
@@ -21,7 +44,23 @@ impl SignInLimiter {
         SignInLimiter {
             per_minute,
             windows: Mutex::new(HashMap::new()),
+            checking: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A place for one more sign-in of `login`, known or not (the answer must not tell them
+    /// apart): 429 while [`CONCURRENT_CHECKS_PER_LOGIN`] of them run.
+    pub fn enter_login(&self, login: &str) -> Result<Checking<'_>, AppError> {
+        let mut map = self.checking.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(login.to_string()).or_insert(0);
+        if *n >= CONCURRENT_CHECKS_PER_LOGIN {
+            return Err(AppError::TooManyRequests(1));
+        }
+        *n += 1;
+        Ok(Checking {
+            limiter: self,
+            login: login.to_string(),
+        })
     }
 
     /// Counts one attempt from `client`; 429 with the seconds to wait once the minute's budget

@@ -51,6 +51,11 @@ impl Window {
         };
         let first = check("first", first)?;
         let last = check("last", last)?;
+        if first.is_some() && last.is_some() {
+            // Allowed by Relay but "strongly discouraged": the window it means is seldom what
+            // the client wanted.
+            return Err(AppError::field("last", "cannot be used together with first"));
+        }
         let start = after.map(|a| a.saturating_add(1)).unwrap_or(0).min(MAX_OFFSET);
         let mut end = before
             .or(total)
@@ -60,13 +65,7 @@ impl Window {
             end = start;
         }
         let (offset, limit) = match (first, last) {
-            (Some(f), _) => {
-                let limit = f.min(end - start);
-                match last {
-                    Some(l) if l < limit => (start + limit - l, l),
-                    _ => (start, limit),
-                }
-            }
+            (Some(f), _) => (start, f.min(end - start)),
             (None, Some(l)) => {
                 if before.is_none() && total.is_none() {
                     return Err(AppError::field("last", "needs `before` or a known total"));
@@ -101,7 +100,10 @@ mod tests {
         assert_eq!(w(None, None, Some(3), Some(10), None), Window { offset: 7, limit: 3 });
         assert_eq!(w(None, None, Some(3), None, Some(8)), Window { offset: 5, limit: 3 });
         assert_eq!(w(None, None, Some(30), None, Some(8)), Window { offset: 0, limit: 8 });
-        assert_eq!(w(Some(10), None, Some(2), None, None), Window { offset: 8, limit: 2 });
+        assert!(
+            Window::from_relay(Some(10), None, Some(2), None, None).is_err(),
+            "first with last"
+        );
         assert!(Window::from_relay(Some(101), None, None, None, None).is_err());
         assert!(Window::from_relay(Some(-1), None, None, None, None).is_err());
         assert!(Window::from_relay(None, None, Some(2), None, None).is_err());

@@ -10,7 +10,10 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnectio
 
 use super::validate::{Errors, normalize_email};
 use super::{activities, time};
-use crate::auth::{Keys, password};
+use std::net::IpAddr;
+
+use crate::AppState;
+use crate::auth::password;
 use crate::error::{AppError, AppResult};
 
 pub const MAX_FAILED_ATTEMPTS: i32 = 10;
@@ -36,8 +39,16 @@ fn invalid() -> AppError {
     }
 }
 
-pub async fn sign_in(db: &DatabaseConnection, keys: &Keys, ttl_secs: i64, input: SignIn) -> AppResult<Session> {
+/// Signs in. The per-address budget, then the per-login cap on passwords checked at once (both
+/// the same for known and unknown logins), then one attempt counted in the database *before* the
+/// password is checked: an attempt past the limit is refused unchecked, however many arrive at
+/// once. A locked account answers as a wrong password does (nothing tells a locked account from
+/// an unknown one), after the same work.
+pub async fn sign_in(st: &AppState, client: Option<IpAddr>, input: SignIn) -> AppResult<Session> {
+    st.signin.check(client)?;
     let login = input.login.trim();
+    let _checking = st.signin.enter_login(&login.to_lowercase())?;
+    let (db, keys, ttl_secs) = (&st.db, &*st.keys, st.cfg.jwt_ttl_secs);
     let found = if login.contains('@') {
         let addr = normalize_email(login);
         email::Entity::find()
@@ -55,20 +66,21 @@ pub async fn sign_in(db: &DatabaseConnection, keys: &Keys, ttl_secs: i64, input:
     };
     let Some(u) = found else {
         // Spend the same effort as a real check, so timing does not reveal unknown logins.
+        st.metrics.record_password_check();
         let _ = password::verify(input.password, DUMMY_HASH.to_string()).await;
         return Err(invalid());
     };
-    let now = time::now();
-    if u.locked_until.is_some_and(|t| t > now) {
-        return Err(AppError::SignIn {
-            code: "ACCOUNT_LOCKED",
-            message: "Your account is locked. Try again later.".into(),
-        });
-    }
-    if !password::verify(input.password, u.password_hash.clone()).await {
-        record_failure(db, u.id).await?;
+    if !count_attempt(db, u.id).await? {
+        // Locked: the same work and answer as a wrong password, the password unchecked.
+        let _ = password::verify(String::new(), DUMMY_HASH.to_string()).await;
         return Err(invalid());
     }
+    st.metrics.record_password_check();
+    if !password::verify(input.password, u.password_hash.clone()).await {
+        lock_when_spent(db, u.id).await?;
+        return Err(invalid());
+    }
+    let now = time::now();
     if u.state != "active" {
         return Err(AppError::forbidden("Your account has been blocked."));
     }
@@ -110,25 +122,48 @@ pub async fn sign_in(db: &DatabaseConnection, keys: &Keys, ttl_secs: i64, input:
     })
 }
 
-/// Counts a failed password in one statement (safe across instances) and locks the account
-/// when the count reaches the limit.
-async fn record_failure(db: &DatabaseConnection, user_id: i32) -> AppResult<()> {
-    user::Entity::update_many()
+/// The account is not locked at `now`.
+fn unlocked(now: chrono::DateTime<chrono::Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(user::Column::LockedUntil.is_null())
+        .add(user::Column::LockedUntil.lte(now))
+}
+
+/// Counts one attempt in one conditional statement (safe across instances and concurrent
+/// requests), before the password is checked; `false` when the account is locked or its
+/// attempts are spent (then it is locked, if it was not yet). A successful sign-in sets the
+/// count back to 0.
+async fn count_attempt(db: &DatabaseConnection, user_id: i32) -> AppResult<bool> {
+    let now = time::now();
+    let counted = user::Entity::update_many()
         .col_expr(
             user::Column::FailedAttempts,
             Expr::col(user::Column::FailedAttempts).add(1),
         )
         .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::FailedAttempts.lt(MAX_FAILED_ATTEMPTS))
+        .filter(unlocked(now))
         .exec(db)
         .await?;
+    if counted.rows_affected == 1 {
+        return Ok(true);
+    }
+    lock_when_spent(db, user_id).await?;
+    Ok(false)
+}
+
+/// Locks the account for [`LOCK_MINUTES`] when its attempts are spent and it is not locked.
+async fn lock_when_spent(db: &DatabaseConnection, user_id: i32) -> AppResult<()> {
+    let now = time::now();
     user::Entity::update_many()
         .col_expr(
             user::Column::LockedUntil,
-            Expr::value(time::now() + Duration::minutes(LOCK_MINUTES)),
+            Expr::value(now + Duration::minutes(LOCK_MINUTES)),
         )
         .col_expr(user::Column::FailedAttempts, Expr::value(0))
         .filter(user::Column::Id.eq(user_id))
         .filter(user::Column::FailedAttempts.gte(MAX_FAILED_ATTEMPTS))
+        .filter(unlocked(now))
         .exec(db)
         .await?;
     Ok(())

@@ -17,7 +17,34 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, is_unique_violation};
 
 pub const MAX_KEY_LEN: usize = 5000;
-pub const MIN_RSA_BITS: usize = 1024;
+
+/// GitLab's key restrictions, set by `--ssh-rsa-min-bits` and `--ssh-allow-dsa`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRules {
+    pub rsa_min_bits: usize,
+    pub allow_dsa: bool,
+}
+
+impl Default for KeyRules {
+    /// RSA of 2048 bits or more, no DSA (1024-bit DSA, all OpenSSH makes, is broken).
+    fn default() -> Self {
+        KeyRules {
+            rsa_min_bits: 2048,
+            allow_dsa: false,
+        }
+    }
+}
+
+impl KeyRules {
+    pub fn from_config(cfg: &crate::Config) -> Self {
+        KeyRules {
+            rsa_min_bits: cfg.ssh_rsa_min_bits as usize,
+            allow_dsa: cfg.ssh_allow_dsa,
+        }
+    }
+}
+
+const FORBIDDEN_TYPE: &str = "type is forbidden. Must be RSA, ECDSA, ED25519, ECDSA_SK, or ED25519_SK";
 
 /// The key types GitLab accepts.
 pub const KEY_TYPES: [&str; 8] = [
@@ -41,8 +68,13 @@ pub struct ParsedKey {
     pub fingerprint_sha256: String,
 }
 
-/// Parses one OpenSSH public key line. Errors are the messages for the `key` field.
+/// Parses one OpenSSH public key line under the default rules.
 pub fn parse(key: &str) -> Result<ParsedKey, String> {
+    parse_with(key, KeyRules::default())
+}
+
+/// Parses one OpenSSH public key line. Errors are the messages for the `key` field.
+pub fn parse_with(key: &str, rules: KeyRules) -> Result<ParsedKey, String> {
     let trimmed = key.trim();
     if trimmed.is_empty() {
         return Err("can't be blank".into());
@@ -61,6 +93,7 @@ pub fn parse(key: &str) -> Result<ParsedKey, String> {
     let public = PublicKey::from_openssh(&normalized).map_err(|_| "is invalid".to_string())?;
     let algorithm = public.algorithm();
     match &algorithm {
+        Algorithm::Dsa if !rules.allow_dsa => return Err(FORBIDDEN_TYPE.into()),
         Algorithm::Dsa
         | Algorithm::Ecdsa { .. }
         | Algorithm::Ed25519
@@ -69,8 +102,16 @@ pub fn parse(key: &str) -> Result<ParsedKey, String> {
         Algorithm::Rsa { .. } => {
             let rsa = public.key_data().rsa().ok_or("is invalid")?;
             let bytes = rsa.n.as_positive_bytes().ok_or("is invalid")?;
-            if modulus_bits(bytes) < MIN_RSA_BITS {
-                return Err(format!("must be at least {MIN_RSA_BITS} bits"));
+            if modulus_bits(bytes) < rules.rsa_min_bits {
+                return Err(format!("must be at least {} bits", rules.rsa_min_bits));
+            }
+            // An exponent of 1 (or any even one) is no RSA key: "encryption" with e = 1 is the
+            // identity, and signatures under it are forgeable by anyone.
+            let e = rsa.e.as_positive_bytes().ok_or("is invalid")?;
+            let odd = e.last().is_some_and(|b| b & 1 == 1);
+            let above_one = e.iter().rev().skip(1).any(|b| *b != 0) || e.last().is_some_and(|b| *b > 1);
+            if !odd || !above_one {
+                return Err("is invalid: the RSA public exponent must be an odd number greater than 1".into());
             }
         }
         _ => return Err("type is not supported".into()),
@@ -112,6 +153,7 @@ pub struct NewKey {
 /// 403, 404, 400 (validation, taken fingerprint).
 pub async fn add(
     db: &impl ConnectionTrait,
+    rules: KeyRules,
     viewer: &Viewer,
     target: &Target,
     input: NewKey,
@@ -131,7 +173,8 @@ pub async fn add(
     let title = input.title.unwrap_or_default();
     let mut e = Errors::default();
     e.max_len("title", &title, 255);
-    let parsed = match parse(input.key.as_deref().unwrap_or_default()) {
+    e.single_line("title", &title);
+    let parsed = match parse_with(input.key.as_deref().unwrap_or_default(), rules) {
         Ok(p) => Some(p),
         Err(msg) => {
             e.add("key", msg);

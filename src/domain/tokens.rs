@@ -181,6 +181,7 @@ pub async fn create(
     };
     let mut e = Errors::default();
     e.max_len("name", &name, 255);
+    e.single_line("name", &name);
     let mut scopes: Vec<String> = Vec::new();
     for s in input
         .scopes
@@ -198,6 +199,10 @@ pub async fn create(
         e.add("scopes", "can't be blank");
     } else if scopes.iter().any(|s| !allowed.contains(&s.as_str())) {
         e.add("scopes", "can only contain available scopes");
+    }
+    // A token works through its `expires_at` day: one whose day is past would never work.
+    if input.expires_at.is_some_and(|d| d < time::today()) {
+        e.add("expires_at", "must not be in the past");
     }
     e.into_result()?;
     let value = tok::generate(tok::PAT_PREFIX);

@@ -52,9 +52,12 @@ pub fn web_url(external_url: &str, u: &user::Model) -> String {
 }
 
 /// The avatar: a Gravatar identicon of the primary address, as GitLab serves without uploads.
+/// A Gravatar identicon drawn from the username. Not from the primary e-mail: an MD5 of a private
+/// address is easily reversed with a list of addresses, so it would publish the address (GitLab
+/// uses the public e-mail; this server has none yet, so every user gets their identicon).
 pub fn avatar_url(u: &user::Model) -> String {
     use md5::{Digest, Md5};
-    let hash = hex::encode(Md5::digest(u.email.trim().to_lowercase().as_bytes()));
+    let hash = hex::encode(Md5::digest(u.username.to_lowercase().as_bytes()));
     format!("https://www.gravatar.com/avatar/{hash}?s=80&d=identicon")
 }
 
@@ -329,7 +332,13 @@ impl UserAttrs {
         ] {
             if let Some(v) = v {
                 e.max_len(field, v, 255);
+                if field != "bio" {
+                    e.single_line(field, v);
+                }
             }
+        }
+        if let Some(v) = &self.website_url {
+            e.web_url("website_url", v);
         }
         if let Some(p) = self.projects_limit {
             e.projects_limit(p);
@@ -544,10 +553,10 @@ async fn insert_user(
     insert_legacy_token(&txn, keys, model.id, None).await?;
     if send_mail {
         if primary.confirmed_at.is_none() {
-            account_tokens::issue_confirmation(&txn, &model, &primary).await?;
+            account_tokens::issue_confirmation(&txn, &keys.sealer, &model, &primary).await?;
         }
         if input.reset_password {
-            account_tokens::issue_reset(&txn, &model, &model.email, Template::AccountCreated).await?;
+            account_tokens::issue_reset(&txn, &keys.sealer, &model, &model.email, Template::AccountCreated).await?;
         }
     }
     txn.commit().await?;
@@ -736,6 +745,8 @@ pub async fn delete(
         return Ok(None);
     };
     let txn = super::write_txn(db).await?;
+    // Mail not sent yet goes with the user: the links it carries must not reach anyone.
+    crate::mail::outbox::cancel_for_user(&txn, u.id).await?;
     account_token::Entity::delete_many()
         .filter(account_token::Column::UserId.eq(u.id))
         .exec(&txn)
@@ -785,11 +796,14 @@ pub async fn block(
         _ if u.id == admin.id => Err(AppError::forbidden(
             "The API initiating user cannot be blocked by the API",
         )),
-        _ => {
-            let u = set_state(db, u, "blocked", true).await?;
-            changes.publish(db, Change::user(u.id, UserAction::Blocked)).await;
-            Ok((true, u))
-        }
+        _ => match transition(db, &u, "active", "blocked", true).await? {
+            Some(u) => {
+                changes.publish(db, Change::user(u.id, UserAction::Blocked)).await;
+                Ok((true, u))
+            }
+            // Another request changed the state first: it reports the change, this one not.
+            None => Ok((false, get(db, viewer, r).await?)),
+        },
     }
 }
 
@@ -805,22 +819,39 @@ pub async fn unblock(
     let u = get(db, viewer, r).await?;
     match u.state.as_str() {
         "ldap_blocked" => Err(AppError::forbidden("LDAP blocked users cannot be unblocked by the API")),
-        "blocked" => {
-            let u = set_state(db, u, "active", false).await?;
-            changes.publish(db, Change::user(u.id, UserAction::Unblocked)).await;
-            Ok((true, u))
-        }
+        "blocked" => match transition(db, &u, "blocked", "active", false).await? {
+            Some(u) => {
+                changes.publish(db, Change::user(u.id, UserAction::Unblocked)).await;
+                Ok((true, u))
+            }
+            None => Ok((false, get(db, viewer, r).await?)),
+        },
         _ => Ok((false, u)),
     }
 }
 
-async fn set_state(db: &impl ConnectionTrait, u: user::Model, state: &str, bump_epoch: bool) -> AppResult<user::Model> {
-    let epoch = u.auth_epoch + i32::from(bump_epoch);
-    let mut m: user::ActiveModel = u.into();
-    m.state = Set(state.to_string());
-    m.auth_epoch = Set(epoch);
-    m.updated_at = Set(time::now());
-    Ok(m.update(db).await?)
+/// Moves user `u` from state `from` to `to` in one conditional statement (bumping `auth_epoch`
+/// when asked: that ends its sessions and mailed links). `None` when the user was no longer in
+/// `from`: of concurrent requests exactly one changes the state and reports it.
+async fn transition(
+    db: &impl ConnectionTrait,
+    u: &user::Model,
+    from: &str,
+    to: &str,
+    bump_epoch: bool,
+) -> AppResult<Option<user::Model>> {
+    let mut q = user::Entity::update_many()
+        .col_expr(user::Column::State, Expr::value(to))
+        .col_expr(user::Column::UpdatedAt, Expr::value(time::now()))
+        .filter(user::Column::Id.eq(u.id))
+        .filter(user::Column::State.eq(from));
+    if bump_epoch {
+        q = q.col_expr(user::Column::AuthEpoch, Expr::col(user::Column::AuthEpoch).add(1));
+    }
+    if q.exec(db).await?.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(user::Entity::find_by_id(u.id).one(db).await?)
 }
 
 /// On an empty database: the `root` administrator and a first admin token (scopes api,

@@ -122,6 +122,34 @@ impl Errors {
             self.add("name", "can't be blank");
         }
         self.max_len("name", v, 255);
+        self.single_line("name", v);
+    }
+
+    /// A one-line text (a name, a title): no line breaks, tabs or other control characters,
+    /// which would forge lines in logs, mail headers and terminals.
+    pub fn single_line(&mut self, field: &str, v: &str) {
+        if v.chars().any(char::is_control) {
+            self.add(field, "cannot contain control characters such as line breaks");
+        }
+    }
+
+    /// A URL a client may render as a link: http or https only (no `javascript:`, `data:`).
+    pub fn web_url(&mut self, field: &str, v: &str) {
+        let t = v.trim();
+        if t.is_empty() {
+            return;
+        }
+        let lower = t.to_ascii_lowercase();
+        let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
+        // A bare host ("example.com") is taken as GitLab takes it; anything with another
+        // scheme or with control characters is refused.
+        let has_other_scheme = !scheme_ok
+            && lower
+                .split_once(':')
+                .is_some_and(|(s, _)| !s.contains('.') && !s.contains('/'));
+        if has_other_scheme || t.chars().any(char::is_control) || t.chars().any(char::is_whitespace) {
+            self.add(field, "is not a valid URL (http or https only)");
+        }
     }
 
     pub fn password(&mut self, v: &str) {
@@ -151,6 +179,46 @@ impl Errors {
         } else if v > i32::MAX as i64 {
             self.add("projects_limit", format!("must be less than or equal to {}", i32::MAX));
         }
+    }
+}
+
+/// The first text in `v` (a parameter map, a GraphQL variable) that holds a NUL character, as the
+/// path of its key; NUL is refused in every text input (PostgreSQL cannot store it, and no field
+/// of a user means anything with it).
+pub fn nul_in(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.contains('\0').then(String::new),
+        Value::Array(items) => items.iter().find_map(nul_in),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(k.replace('\0', "\\0"));
+            }
+            nul_in(v).map(|rest| {
+                if rest.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}.{rest}")
+                }
+            })
+        }),
+        _ => None,
+    }
+}
+
+/// The refusal of a text input holding NUL, naming where it was when known.
+pub fn nul_refused(at: Option<&str>) -> AppError {
+    match at.filter(|a| !a.is_empty()) {
+        Some(at) => AppError::BadParams(format!("{at} contains a NUL character")),
+        None => AppError::BadParams("a text input contains a NUL character".into()),
+    }
+}
+
+/// Refuses `v` when a text in it holds NUL.
+pub fn refuse_nul(v: &serde_json::Value) -> Result<(), AppError> {
+    match nul_in(v) {
+        None => Ok(()),
+        Some(at) => Err(nul_refused(Some(&at))),
     }
 }
 

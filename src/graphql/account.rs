@@ -314,7 +314,14 @@ impl AccountMutation {
             key: Some(input.key),
             expires_at: input.expires_at,
         };
-        let k = ssh_keys::add(&st.db, ctx.viewer()?, &target(&input.user_id)?, new).await?;
+        let k = ssh_keys::add(
+            &st.db,
+            ssh_keys::KeyRules::from_config(&st.cfg),
+            ctx.viewer()?,
+            &target(&input.user_id)?,
+            new,
+        )
+        .await?;
         Ok(AddSshKeyPayload { key: SshKey(k) })
     }
 
@@ -342,7 +349,7 @@ impl AccountMutation {
             email: Some(input.email),
             skip_confirmation: input.skip_confirmation,
         };
-        let e = emails::add(&st.db, ctx.viewer()?, &target(&input.user_id)?, new).await?;
+        let e = emails::add(&st.db, &st.keys.sealer, ctx.viewer()?, &target(&input.user_id)?, new).await?;
         Ok(AddEmailPayload { email: Email(e) })
     }
 

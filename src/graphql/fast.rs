@@ -341,7 +341,7 @@ const USER_LEAVES: &[(&str, &[user::Column])] = {
         ("username", &[C::Username]),
         ("name", &[C::Name]),
         ("state", &[C::State]),
-        ("avatarUrl", &[C::Email]),
+        ("avatarUrl", &[C::Username]),
         ("webUrl", &[C::Username]),
         ("createdAt", &[C::CreatedAt]),
         ("bio", &[C::Bio]),

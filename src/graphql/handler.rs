@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection};
 use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, Pos};
 use async_graphql_axum::GraphQLBatchRequest;
 use async_graphql_axum::rejection::GraphQLRejection;
@@ -13,6 +13,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use super::limits;
 use super::loaders::DbLoader;
 use crate::HttpState;
 use crate::auth::{self, Access, Viewer};
@@ -47,10 +48,42 @@ fn json_response(status: StatusCode, media: &'static str, body: &impl serde::Ser
     }
 }
 
+/// An error of the whole request (nothing ran), without a location: there is no place in the
+/// document to point at.
+pub(crate) fn request_error(e: &AppError) -> async_graphql::ServerError {
+    let mut err = e.extend().into_server_error(Pos::default());
+    err.locations.clear();
+    err
+}
+
 fn error_response(e: AppError, media: &'static str) -> Response {
     let status = e.status();
-    let err = e.extend().into_server_error(Pos::default());
-    json_response(status, media, &async_graphql::Response::from_errors(vec![err]))
+    let mut res = json_response(
+        status,
+        media,
+        &async_graphql::Response::from_errors(vec![request_error(&e)]),
+    );
+    if matches!(e, AppError::Unavailable) {
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER),
+        );
+    }
+    res
+}
+
+/// True for the media types a GraphQL POST may carry: JSON (and its `+json` kinds), GraphQL text
+/// and multipart uploads. Plain text and forms are refused: a browser sends them cross-origin
+/// without asking, and a missing type says nothing of what the body holds.
+fn graphql_content_type(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json"
+        || essence.ends_with("+json")
+        || essence == "application/graphql"
+        || essence == "multipart/form-data"
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -101,63 +134,6 @@ fn operation_name(query: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// Every field selection written in the document (aliases count, fragments once each).
-fn field_count(doc: &ExecutableDocument) -> usize {
-    fn walk(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|s| match &s.node {
-                Selection::Field(f) => 1 + walk(&f.node.selection_set.node),
-                Selection::InlineFragment(f) => walk(&f.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
-    }
-    let ops: usize = doc
-        .operations
-        .iter()
-        .map(|(_, op)| walk(&op.node.selection_set.node))
-        .sum();
-    let frags: usize = doc.fragments.values().map(|f| walk(&f.node.selection_set.node)).sum();
-    ops + frags
-}
-
-/// How deep the selections nest, fragments expanded, not counting introspection (`__schema`,
-/// `__type`): clients must be able to introspect however deep their tooling's query goes, while
-/// the data graph (user -> events -> author -> ...) is what the limit protects.
-fn depth(doc: &ExecutableDocument) -> usize {
-    fn walk(doc: &ExecutableDocument, set: &SelectionSet, seen: &mut Vec<String>) -> usize {
-        set.items
-            .iter()
-            .map(|s| match &s.node {
-                Selection::Field(f) if f.node.name.node.starts_with("__") => 0,
-                Selection::Field(f) => 1 + walk(doc, &f.node.selection_set.node, seen),
-                Selection::InlineFragment(f) => walk(doc, &f.node.selection_set.node, seen),
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.to_string();
-                    // A cycle is a validation error reported later; here it just stops.
-                    if seen.contains(&name) {
-                        return 0;
-                    }
-                    let Some(frag) = doc.fragments.get(&spread.node.fragment_name.node) else {
-                        return 0;
-                    };
-                    seen.push(name);
-                    let d = walk(doc, &frag.node.selection_set.node, seen);
-                    seen.pop();
-                    d
-                }
-            })
-            .max()
-            .unwrap_or(0)
-    }
-    doc.operations
-        .iter()
-        .map(|(_, op)| walk(doc, &op.node.selection_set.node, &mut Vec::new()))
-        .max()
-        .unwrap_or(0)
-}
-
 /// How an operation arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Transport<'a> {
@@ -167,34 +143,136 @@ pub(crate) enum Transport<'a> {
     WebSocket,
 }
 
+/// Documents longer than this are parsed and measured on a blocking thread, so that a large one
+/// does not hold up the other requests of a runtime thread.
+const PARSE_INLINE_MAX: usize = 8 * 1024;
+
+/// Parses and measures `query`: `Err` when it holds more than `max_names` names (refused
+/// unparsed), `Ok(None)` on a syntax error.
+#[allow(clippy::result_unit_err)]
+fn parse_and_measure(query: &str, max_names: usize) -> Result<Option<(ExecutableDocument, limits::Figures)>, ()> {
+    if query.len() > max_names && limits::name_tokens(query) > max_names {
+        return Err(());
+    }
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return Ok(None);
+    };
+    let figures = limits::measure(&doc);
+    Ok(Some((doc, figures)))
+}
+
+fn too_many_fields(max: usize) -> AppError {
+    AppError::BadParams(format!(
+        "the query selects more than {max} fields (fragments counted at each spread)"
+    ))
+}
+
+/// The refusal of a document past one of the limits, if it is.
+fn check_limits(cfg: &crate::Config, f: &limits::Figures) -> Result<(), AppError> {
+    let max_fields = cfg.max_fields as u64;
+    if f.written_fields > max_fields || f.executed_fields > max_fields {
+        return Err(too_many_fields(cfg.max_fields));
+    }
+    if f.depth > cfg.max_depth {
+        return Err(AppError::BadParams("Query is nested too deep.".into()));
+    }
+    if f.introspection_lists >= limits::MAX_INTROSPECTION_LISTS {
+        return Err(AppError::BadParams("Maximum introspection depth exceeded".into()));
+    }
+    Ok(())
+}
+
+/// True when the root selection of a subscription is not a plain field (a fragment there would
+/// be dropped by the executor, and the subscription would end at once without a word).
+fn subscription_root_not_fields(doc: &ExecutableDocument, name: Option<&str>) -> bool {
+    let op = match &doc.operations {
+        DocumentOperations::Single(op) => Some(op),
+        DocumentOperations::Multiple(map) => match name {
+            Some(n) => map.get(n),
+            None if map.len() == 1 => map.values().next(),
+            None => None,
+        },
+    };
+    op.is_some_and(|op| {
+        op.node
+            .selection_set
+            .node
+            .items
+            .iter()
+            .any(|s| !matches!(s.node, Selection::Field(_)))
+    })
+}
+
+/// A NUL character in a document, raw or escaped in a string (`\u0000`, `\u{0}`).
+fn has_nul(query: &str) -> bool {
+    query.contains('\0') || query.contains("\\u0000") || query.contains("\\u{0}") || query.contains("\\u{00")
+}
+
+fn const_has_nul(v: &async_graphql::Value) -> bool {
+    use async_graphql::Value;
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::List(items) => items.iter().any(const_has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || const_has_nul(v)),
+        _ => false,
+    }
+}
+
 /// Checks one request before it runs; gives the response to send instead when it must not.
-pub(crate) fn admit(
+/// Documents are cached only once they passed the limits.
+pub(crate) async fn admit(
     st: &HttpState,
     viewer: &Viewer,
     transport: Transport<'_>,
     req: &mut async_graphql::Request,
 ) -> Result<(), (AppError, StatusCode)> {
+    let bad = |e: AppError| (e, StatusCode::BAD_REQUEST);
     st.queries.resolve_persisted(req).map_err(|e| {
         let status = e.status();
         (e, status)
     })?;
-    let Some(doc) = st.queries.parse(&req.query) else {
-        // A syntax error: the executor reports it in the standard shape.
-        return Ok(());
+    if has_nul(&req.query) || req.variables.values().any(const_has_nul) {
+        return Err(bad(crate::domain::validate::nul_refused(None)));
+    }
+    let doc = match st.queries.get(&req.query) {
+        Some(doc) => doc,
+        None => {
+            let max_names = st.app.cfg.max_fields.saturating_mul(limits::NAMES_PER_FIELD);
+            let parsed = if req.query.len() <= PARSE_INLINE_MAX {
+                parse_and_measure(&req.query, max_names)
+            } else {
+                let internal = |e: String| {
+                    (
+                        AppError::Internal(anyhow::anyhow!("parsing a document: {e}")),
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                    )
+                };
+                let _slot = st
+                    .queries
+                    .parse_slots
+                    .acquire()
+                    .await
+                    .map_err(|e| internal(e.to_string()))?;
+                let query = std::mem::take(&mut req.query);
+                let (query, parsed) = tokio::task::spawn_blocking(move || {
+                    let parsed = parse_and_measure(&query, max_names);
+                    (query, parsed)
+                })
+                .await
+                .map_err(|e| internal(e.to_string()))?;
+                req.query = query;
+                parsed
+            };
+            let parsed = parsed.map_err(|()| bad(too_many_fields(st.app.cfg.max_fields)))?;
+            // A syntax error: the executor reports it in the standard shape.
+            let Some((doc, figures)) = parsed else {
+                return Ok(());
+            };
+            check_limits(&st.app.cfg, &figures).map_err(bad)?;
+            st.queries.insert(&req.query, &doc);
+            doc
+        }
     };
-    if depth(&doc) > st.app.cfg.max_depth {
-        return Err((
-            AppError::BadParams("Query is nested too deep.".into()),
-            StatusCode::BAD_REQUEST,
-        ));
-    }
-    let limit = st.app.cfg.max_fields;
-    if field_count(&doc) > limit {
-        return Err((
-            AppError::BadParams(format!("the query selects more than {limit} fields")),
-            StatusCode::BAD_REQUEST,
-        ));
-    }
     let kind = operation_kind(&doc, req.operation_name.as_deref());
     if kind == Some(OperationType::Mutation) && transport == Transport::Http(&Method::GET) {
         return Err((
@@ -203,10 +281,14 @@ pub(crate) fn admit(
         ));
     }
     if kind == Some(OperationType::Subscription) && transport != Transport::WebSocket {
-        return Err((
-            AppError::BadParams("subscriptions are served over WebSocket at /graphql/ws".into()),
-            StatusCode::BAD_REQUEST,
-        ));
+        return Err(bad(AppError::BadParams(
+            "subscriptions are served over WebSocket at /graphql/ws".into(),
+        )));
+    }
+    if kind == Some(OperationType::Subscription) && subscription_root_not_fields(&doc, req.operation_name.as_deref()) {
+        return Err(bad(AppError::BadParams(
+            "a subscription's root selection must be a field, not a fragment".into(),
+        )));
     }
     let kind_name = match kind {
         Some(OperationType::Mutation) => "mutation",
@@ -226,6 +308,25 @@ pub(crate) fn admit(
     })?;
     req.set_parsed_query(doc);
     Ok(())
+}
+
+/// True when an error of `resp` says the database is unavailable; those errors lose their
+/// locations (the document is not at fault).
+fn mark_unavailable(resp: &mut async_graphql::Response) -> bool {
+    let code = AppError::Unavailable.code();
+    let mut any = false;
+    for e in &mut resp.errors {
+        let is = e
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|v| matches!(v, async_graphql::Value::String(s) if s == code));
+        if is {
+            e.locations.clear();
+            any = true;
+        }
+    }
+    any
 }
 
 /// A request error (nothing executed: a parse or validation error) has no data and no error
@@ -250,6 +351,14 @@ pub async fn graphql(
         return graphiql(uri.path());
     }
     let media = media_type(&headers);
+    if method == Method::POST && !graphql_content_type(&headers) {
+        let e = AppError::BadParams(
+            "POST /graphql takes Content-Type: application/json (or application/graphql, multipart/form-data)".into(),
+        );
+        let mut res = error_response(e, media);
+        *res.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return res;
+    }
     let batch = match req {
         Ok(r) => r.into_inner(),
         Err(e) => {
@@ -267,7 +376,7 @@ pub async fn graphql(
     let client = ClientAddr(connect.map(|c| c.0.0.ip()));
     match batch {
         BatchRequest::Single(mut req) => {
-            if let Err((e, status)) = admit(&st, &viewer, Transport::Http(&method), &mut req) {
+            if let Err((e, status)) = admit(&st, &viewer, Transport::Http(&method), &mut req).await {
                 let mut res = error_response(e, media);
                 *res.status_mut() = status;
                 if status == StatusCode::METHOD_NOT_ALLOWED {
@@ -276,13 +385,23 @@ pub async fn graphql(
                 }
                 return res;
             }
-            let resp = execute(&st, viewer, client, req).await;
-            let status = if media == GRAPHQL_RESPONSE && is_request_error(&resp) {
+            let mut resp = execute(&st, viewer, client, req).await;
+            let unavailable = mark_unavailable(&mut resp);
+            let status = if unavailable {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else if media == GRAPHQL_RESPONSE && is_request_error(&resp) {
                 StatusCode::BAD_REQUEST
             } else {
                 StatusCode::OK
             };
-            json_response(status, media, &resp)
+            let mut res = json_response(status, media, &resp);
+            if unavailable {
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER),
+                );
+            }
+            res
         }
         BatchRequest::Batch(reqs) => {
             if reqs.len() > st.app.cfg.max_batch {
@@ -291,11 +410,9 @@ pub async fn graphql(
             }
             let mut out = Vec::with_capacity(reqs.len());
             for mut req in reqs {
-                out.push(match admit(&st, &viewer, Transport::Http(&method), &mut req) {
+                out.push(match admit(&st, &viewer, Transport::Http(&method), &mut req).await {
                     Ok(()) => execute(&st, viewer.clone(), client, req).await,
-                    Err((e, _)) => {
-                        async_graphql::Response::from_errors(vec![e.extend().into_server_error(Pos::default())])
-                    }
+                    Err((e, _)) => async_graphql::Response::from_errors(vec![request_error(&e)]),
                 });
             }
             json_response(StatusCode::OK, media, &BatchResponse::Batch(out))
@@ -341,27 +458,6 @@ pub(crate) fn record_errors(metrics: &crate::metrics::Metrics, resp: &async_grap
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counts_fields_with_aliases_and_fragments() {
-        let doc = async_graphql::parser::parse_query(
-            "query { a: currentUser { id } b: currentUser { id username } ...F } fragment F on Query { users { nodes { id } } }",
-        )
-        .unwrap();
-        assert_eq!(field_count(&doc), 2 + 3 + 3);
-    }
-
-    #[test]
-    fn depth_skips_introspection_and_expands_fragments() {
-        let d = |q: &str| depth(&async_graphql::parser::parse_query(q).unwrap());
-        assert_eq!(d("{ a { b { c } } }"), 3);
-        assert_eq!(
-            d("{ __schema { types { fields { type { ofType { ofType { name } } } } } } a }"),
-            1
-        );
-        assert_eq!(d("{ a { ...F } } fragment F on T { b { c } }"), 3);
-        assert_eq!(d("{ a { ...F } } fragment F on T { b { ...F } }"), 2);
-    }
 
     #[test]
     fn operation_names() {

@@ -49,8 +49,14 @@ where
 
 /// A batch loader's failure, as the fronts report it.
 pub(crate) fn loader_error(e: Arc<DbErr>) -> AppError {
+    if crate::error::is_unavailable(&e) || matches!(&*e, DbErr::Custom(m) if m == UNAVAILABLE) {
+        return AppError::Unavailable;
+    }
     AppError::Internal(anyhow::anyhow!("loader: {e}"))
 }
+
+/// How an [`AppError::Unavailable`] travels through a loader's error type.
+const UNAVAILABLE: &str = "database unavailable";
 
 fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> i32) -> Vec<i32> {
     keys.iter().map(|k| f(*k)).collect()
@@ -172,6 +178,7 @@ fn shapes<K, S: Clone + PartialEq>(keys: &[K], shape: impl Fn(&K) -> S) -> Vec<S
 fn internal(e: AppError) -> Arc<DbErr> {
     match e {
         AppError::Internal(e) => Arc::new(DbErr::Custom(e.to_string())),
+        AppError::Unavailable => Arc::new(DbErr::Custom(UNAVAILABLE.into())),
         other => Arc::new(DbErr::Custom(other.message())),
     }
 }

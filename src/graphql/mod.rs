@@ -9,6 +9,7 @@ pub mod driver;
 pub mod fast;
 pub mod guards;
 pub mod handler;
+pub mod limits;
 pub mod loaders;
 pub mod mail;
 pub mod mutation;

@@ -3,13 +3,10 @@
 use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use std::sync::Arc;
-
 use super::context::CtxExt;
 use super::handler::ClientAddr;
 use super::query::parse_id;
 use super::types::user::User;
-use crate::domain::limits::SignInLimiter;
 use crate::domain::sessions::{self, SignIn};
 use crate::domain::users::{self, CreateUser, UserAttrs, UserRef};
 
@@ -307,11 +304,9 @@ impl SessionMutation {
     ) -> Result<SignInPayload> {
         let st = ctx.state()?;
         let client = ctx.data::<ClientAddr>().map(|c| c.0).unwrap_or(None);
-        ctx.data::<Arc<SignInLimiter>>()?.check(client)?;
         let s = sessions::sign_in(
-            &st.db,
-            &st.keys,
-            st.cfg.jwt_ttl_secs,
+            st,
+            client,
             SignIn {
                 login: input.login,
                 password: input.password,

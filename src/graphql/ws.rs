@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
-use async_graphql::{Data, ErrorExtensions, Executor, Pos, Request, Response};
+use async_graphql::{Data, Executor, Request, Response};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, Uri, header};
@@ -44,6 +44,8 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Close code for a refused `connection_init` (graphql-transport-ws: "Forbidden").
 const REFUSED: u16 = 4403;
+/// Close code for a message larger than `--max-body-bytes` (HTTP's 413, as 4xxx).
+const TOO_LARGE: u16 = 4413;
 /// Close code for a connection that never initialised.
 const INIT_TIMED_OUT: u16 = 4408;
 
@@ -132,7 +134,7 @@ struct ConnectionExecutor {
 }
 
 fn refused(e: AppError) -> Response {
-    Response::from_errors(vec![e.extend().into_server_error(Pos::default())])
+    Response::from_errors(vec![super::handler::request_error(&e)])
 }
 
 impl Executor for ConnectionExecutor {
@@ -143,7 +145,17 @@ impl Executor for ConnectionExecutor {
             .unwrap_or_else(|| refused(AppError::Internal(anyhow::anyhow!("an operation gave no response"))))
     }
 
-    fn execute_stream(&self, mut request: Request, _session: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+    fn execute_stream(&self, request: Request, _session: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        let this = self.clone();
+        futures_util::stream::once(async move { this.prepare(request).await })
+            .flatten()
+            .boxed()
+    }
+}
+
+impl ConnectionExecutor {
+    /// The checks of HTTP, then the operation's stream (or the one response refusing it).
+    async fn prepare(self, mut request: Request) -> BoxStream<'static, Response> {
         let Some((viewer, creds)) = self.session.viewer.get().cloned() else {
             return futures_util::stream::once(async { refused(AppError::Unauthorized) }).boxed();
         };
@@ -151,7 +163,7 @@ impl Executor for ConnectionExecutor {
             self.st.app.metrics.record_error(e.code());
             futures_util::stream::once(async move { refused(e) }).boxed()
         };
-        if let Err((e, _)) = admit(&self.st, &viewer, Transport::WebSocket, &mut request) {
+        if let Err((e, _)) = admit(&self.st, &viewer, Transport::WebSocket, &mut request).await {
             return reject(e);
         }
         let max = self.st.app.cfg.max_ws_operations;
@@ -211,7 +223,11 @@ pub async fn upgrade(
     };
     let from_upgrade = auth::extract::credentials(&headers, &uri);
     let client = ClientAddr(connect.map(|c| c.0.0.ip()));
+    // Every message is held to the body limit of HTTP; a larger one closes the connection (4413).
+    let max = st.app.cfg.max_body_bytes;
     upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(st, socket, protocol, from_upgrade, client))
 }
@@ -253,8 +269,17 @@ async fn serve(
         }
     };
     let (mut sink, stream) = socket.split();
+    let too_large = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = too_large.clone();
     let input = stream
-        .take_while(|m| futures_util::future::ready(m.is_ok()))
+        .take_while(move |m| {
+            if let Err(e) = m
+                && is_too_large(e)
+            {
+                flag.store(true, Ordering::Release);
+            }
+            futures_util::future::ready(m.is_ok())
+        })
         .filter_map(|m| {
             futures_util::future::ready(match m {
                 Ok(m @ (Message::Text(_) | Message::Binary(_))) => Some(m.into_data()),
@@ -295,7 +320,18 @@ async fn serve(
             break;
         }
     }
+    if too_large.load(Ordering::Acquire) {
+        let reason = format!("a message may hold at most {} bytes", st.app.cfg.max_body_bytes);
+        let _ = sink.send(close(TOO_LARGE, reason)).await;
+    }
     let _ = sink.close().await;
+}
+
+/// True for the error of a message or frame past the size limit (tungstenite's capacity error,
+/// known by its text: axum does not re-export the type).
+fn is_too_large(e: &axum::Error) -> bool {
+    let text = e.to_string();
+    text.contains("Space limit exceeded") || text.contains("too long") || text.contains("too big")
 }
 
 /// A close frame; the reason is cut to the 123 bytes a close frame may carry.

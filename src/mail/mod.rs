@@ -176,7 +176,7 @@ pub fn mailer_for(cfg: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
         Some(url) => Arc::new(SmtpMailer::from_url(url)?),
         None => {
             let dir = mail_dir(cfg);
-            std::fs::create_dir_all(&dir)
+            crate::private_dir(&dir)
                 .map_err(|e| anyhow::anyhow!("cannot create the mail directory {}: {e}", dir.display()))?;
             Arc::new(DirMailer::new(dir))
         }
@@ -198,6 +198,7 @@ pub fn start(state: &AppState) -> anyhow::Result<MailWorker> {
     Ok(MailWorker::spawn(
         state.db.clone(),
         state.cfg.clone(),
+        state.keys.clone(),
         mailer,
         WorkerOptions::from_config(&state.cfg),
     ))

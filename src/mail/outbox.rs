@@ -15,7 +15,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, Connec
 use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
 
 use super::templates::{Params, Template};
-use crate::auth::token as tok;
+use crate::auth::token::{self as tok, Sealer};
 use crate::domain::time;
 
 pub const PENDING: &str = "pending";
@@ -23,17 +23,39 @@ pub const SENDING: &str = "sending";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
 
-/// Queues one mail. Call it with the transaction of the change that causes the mail, then
-/// [`super::wake`] the worker after the commit.
+/// What stands before sealed parameters in `params` (rows from before sealing hold plain JSON).
+const SEALED: &str = "sealed:";
+
+/// The parameters as stored: sealed with the server secret, so the token a mail carries cannot be
+/// read from the database, its write-ahead log or its dead rows.
+pub fn seal_params(sealer: &Sealer, params: &Params) -> Result<String, DbErr> {
+    let json = serde_json::to_string(params).map_err(|e| DbErr::Custom(format!("mail params: {e}")))?;
+    Ok(format!("{SEALED}{}", sealer.seal(&json)))
+}
+
+/// The parameters of a stored row; `None` when they cannot be opened with this secret.
+pub fn open_params(sealer: &Sealer, stored: &str) -> Option<Params> {
+    let json = match stored.strip_prefix(SEALED) {
+        Some(sealed) => sealer.open(sealed)?,
+        None => stored.to_string(),
+    };
+    serde_json::from_str(&json).ok()
+}
+
+/// Queues one mail to user `user_id`. Call it with the transaction of the change that causes the
+/// mail, then [`super::wake`] the worker after the commit.
 pub async fn enqueue(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
+    user_id: i32,
     recipient: &str,
     template: Template,
     params: &Params,
 ) -> Result<outbox::Model, DbErr> {
     let now = time::now();
-    let params = serde_json::to_string(params).map_err(|e| DbErr::Custom(format!("mail params: {e}")))?;
+    let params = seal_params(sealer, params)?;
     outbox::ActiveModel {
+        user_id: Set(Some(user_id)),
         recipient: Set(recipient.to_string()),
         template: Set(template.as_str().to_string()),
         params: Set(Some(params)),
@@ -155,4 +177,15 @@ pub async fn prune(db: &impl ConnectionTrait, age: Duration) -> Result<u64, DbEr
 /// Whether a parsed template exists for the row (rows from a newer version may not).
 pub fn template_of(row: &outbox::Model) -> Option<Template> {
     Template::parse(&row.template)
+}
+
+/// Cancels the mail not sent yet to user `user_id` (the user is being deleted): the rows and the
+/// tokens they carry are gone.
+pub async fn cancel_for_user(db: &impl ConnectionTrait, user_id: i32) -> Result<u64, DbErr> {
+    let res = outbox::Entity::delete_many()
+        .filter(outbox::Column::UserId.eq(user_id))
+        .filter(outbox::Column::State.is_in([PENDING, SENDING]))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }

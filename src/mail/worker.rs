@@ -35,6 +35,8 @@ use tokio::task::JoinHandle;
 use super::outbox::{self, template_of};
 use super::templates::{Params, render};
 use super::{Mail, MailError, Mailer};
+use crate::auth::Keys;
+use crate::auth::token::Sealer;
 use crate::config::Config;
 use crate::domain::time;
 
@@ -95,9 +97,21 @@ pub struct MailWorker {
 }
 
 impl MailWorker {
-    pub fn spawn(db: DatabaseConnection, cfg: Arc<Config>, mailer: Arc<dyn Mailer>, opts: WorkerOptions) -> Self {
+    pub fn spawn(
+        db: DatabaseConnection,
+        cfg: Arc<Config>,
+        keys: Arc<Keys>,
+        mailer: Arc<dyn Mailer>,
+        opts: WorkerOptions,
+    ) -> Self {
         let (stop, stop_rx) = watch::channel(false);
-        let w = Worker { db, cfg, mailer, opts };
+        let w = Worker {
+            db,
+            cfg,
+            keys,
+            mailer,
+            opts,
+        };
         let handle = tokio::spawn(async move { w.run(stop_rx).await });
         MailWorker {
             stop,
@@ -125,6 +139,7 @@ impl Drop for MailWorker {
 struct Worker {
     db: DatabaseConnection,
     cfg: Arc<Config>,
+    keys: Arc<Keys>,
     mailer: Arc<dyn Mailer>,
     opts: WorkerOptions,
 }
@@ -191,7 +206,7 @@ impl Worker {
             tracing::error!(id = r.id, to = %r.recipient, "mail given up: no attempts left");
             return Ok(());
         }
-        let result = match build(&self.cfg, &r) {
+        let result = match build(&self.cfg, &self.keys.sealer, &r) {
             Ok(mail) => match tokio::time::timeout(self.opts.send_timeout, self.mailer.deliver(&mail)).await {
                 Ok(res) => res,
                 Err(_) => Err(MailError::transient("delivery timed out")),
@@ -229,10 +244,10 @@ impl Worker {
 }
 
 /// Renders an outbox row into a message. Errors here are permanent: retrying cannot fix them.
-fn build(cfg: &Config, r: &row::Model) -> Result<Mail, MailError> {
+fn build(cfg: &Config, sealer: &Sealer, r: &row::Model) -> Result<Mail, MailError> {
     let template = template_of(r).ok_or_else(|| MailError::permanent(format!("unknown template {}", r.template)))?;
-    let params: Params = serde_json::from_str(r.params.as_deref().unwrap_or_default())
-        .map_err(|e| MailError::permanent(format!("unreadable params: {e}")))?;
+    let params: Params = outbox::open_params(sealer, r.params.as_deref().unwrap_or_default())
+        .ok_or_else(|| MailError::permanent("unreadable params (sealed with another secret?)".to_string()))?;
     let rendered = render(template, &params, &cfg.external_url());
     let from: Mailbox = cfg
         .mail_from

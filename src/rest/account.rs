@@ -65,7 +65,14 @@ async fn add_key(st: &HttpState, viewer: &Viewer, target: Target, p: &Params) ->
         key: p.string("key")?,
         expires_at: p.datetime("expires_at")?,
     };
-    let k = ssh_keys::add(&st.app.db, viewer, &target, input).await?;
+    let k = ssh_keys::add(
+        &st.app.db,
+        ssh_keys::KeyRules::from_config(&st.app.cfg),
+        viewer,
+        &target,
+        input,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(SshKeyView::from(&k))).into_response())
 }
 
@@ -171,7 +178,7 @@ async fn add_email(st: &HttpState, viewer: &Viewer, target: Target, p: &Params) 
         email: p.string("email")?,
         skip_confirmation: p.boolean("skip_confirmation")?.unwrap_or(false),
     };
-    let e = emails::add(&st.app.db, viewer, &target, input).await?;
+    let e = emails::add(&st.app.db, &st.app.keys.sealer, viewer, &target, input).await?;
     Ok((StatusCode::CREATED, Json(EmailView::from(&e))).into_response())
 }
 

@@ -29,14 +29,18 @@ pub struct Page {
 }
 
 impl Page {
-    /// `page` (default 1; <= 0 means 1) and `per_page` (default 20; capped at 100; <= 0 means the
-    /// default). Non-integers are 400 `page is invalid`.
+    /// `page` (default 1) and `per_page` (default 20; capped at 100). Non-integers are 400
+    /// `page is invalid`; zero and negative values are 400 `page does not have a valid value`, as
+    /// today's GitLab answers them (9.x took them as the default).
     pub fn from_params(p: &Params) -> Result<Page, AppError> {
-        let page = p.int("page")?.filter(|n| *n > 0).unwrap_or(1) as u64;
-        let per_page = match p.int("per_page")? {
-            Some(n) if n > 0 => (n as u64).min(MAX_SIZE),
-            _ => DEFAULT_SIZE,
+        let positive = |name: &str| -> Result<Option<u64>, AppError> {
+            match p.int(name)? {
+                Some(n) if n < 1 => Err(AppError::BadParams(format!("{name} does not have a valid value"))),
+                other => Ok(other.map(|n| n as u64)),
+            }
         };
+        let page = positive("page")?.unwrap_or(1);
+        let per_page = positive("per_page")?.map_or(DEFAULT_SIZE, |n| n.min(MAX_SIZE));
         Ok(Page { page, per_page })
     }
 

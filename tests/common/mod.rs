@@ -110,6 +110,12 @@ impl TestApp {
         Self::launch(self._db.clone(), self.root_token.clone(), false, tweak).await
     }
 
+    /// A fresh server on `db` reached at `url` (the same database through a proxy, say).
+    pub async fn start_on(db: Arc<TestDb>, url: String) -> TestApp {
+        let root_token = format!("glpat-root{}", usergraph::auth::token::generate(""));
+        Self::launch(db, root_token, true, move |c| c.database_url = Some(url)).await
+    }
+
     async fn launch(db: Arc<TestDb>, root_token: String, fresh: bool, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let backend = db.backend;
         let mut cfg = Config::for_database(db.url.clone());
@@ -125,13 +131,11 @@ impl TestApp {
         let expected = fresh.then_some(root_token.as_str());
         assert_eq!(created.as_deref(), expected, "root bootstrap on an empty database only");
         let router = usergraph::app(state.clone());
+        let limits = usergraph::server::Limits::from_config(&state.cfg);
         let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-            .expect("serve");
+            usergraph::server::serve(listener, router, limits, std::future::pending())
+                .await
+                .expect("serve");
         });
         TestApp {
             backend,
