@@ -186,11 +186,17 @@ async fn world(app: &TestApp) -> World {
         .unwrap()
         .parse()
         .unwrap();
-    let res = app.gql(admin, &imp(", expiresAt: \"2016-01-01\""), json!({})).await;
+    let res = app.gql(admin, &imp(", expiresAt: \"2099-01-01\""), json!({})).await;
     let expired = res.data()["createImpersonationToken"]["token"]["token"]
         .as_str()
         .unwrap()
         .to_string();
+    let expired_id: i64 = res.data()["createImpersonationToken"]["token"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    app.backdate_token(expired_id, "2016-01-01").await;
     let res = gql(
         &target.token,
         format!(

@@ -283,6 +283,16 @@ async fn impersonation_tokens() {
                 json!({ "name": "my new pat", "expires_at": "2016-12-28", "scopes": ["api", "read_user"] }),
             )
             .await;
+        res.assert(400, json!({ "message": { "expires_at": ["must not be in the past"] } }));
+        let res = app
+            .post(
+                &path,
+                admin,
+                json!({ "name": "my new pat", "expires_at": "2099-12-28", "scopes": ["api", "read_user"] }),
+            )
+            .await;
+        app.backdate_token(res.body["id"].as_i64().unwrap(), "2016-12-28").await;
+        let res = app.get(&format!("{path}/{}", res.body["id"]), admin).await;
         assert_eq!(
             (
                 res.body["active"].clone(),

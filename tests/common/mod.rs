@@ -113,7 +113,11 @@ impl TestApp {
     /// A fresh server on `db` reached at `url` (the same database through a proxy, say).
     pub async fn start_on(db: Arc<TestDb>, url: String) -> TestApp {
         let root_token = format!("glpat-root{}", usergraph::auth::token::generate(""));
-        Self::launch(db, root_token, true, move |c| c.database_url = Some(url)).await
+        Self::launch(db, root_token, true, move |c| {
+            c.database_url = Some(url);
+            c.db_acquire_timeout_ms = Config::for_database("").db_acquire_timeout_ms;
+        })
+        .await
     }
 
     async fn launch(db: Arc<TestDb>, root_token: String, fresh: bool, tweak: impl FnOnce(&mut Config)) -> TestApp {
@@ -123,6 +127,10 @@ impl TestApp {
         cfg.root_token = Some(root_token.clone());
         cfg.data_dir = std::env::temp_dir().join("usergraph-tests");
         cfg.db_max_connections = Some(8);
+        // Debug builds hold connections several times longer than release ones, and the tests
+        // send bursts of 50 writes at once: they wait longer for a connection than the default
+        // (750 ms), which the test of the database going away keeps.
+        cfg.db_acquire_timeout_ms = 5_000;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         cfg.external_url = Some(format!("http://{addr}"));
@@ -261,6 +269,19 @@ impl TestApp {
             .expect("numeric id");
         let token = self.legacy_token(id).await;
         Actor { id, token }
+    }
+
+    /// Moves a token's expiry date to `date` (YYYY-MM-DD), as if time had passed since it was
+    /// created (a token cannot be created already expired).
+    pub async fn backdate_token(&self, id: i64, date: &str) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let day: chrono::NaiveDate = date.parse().expect("a date");
+        entity::token::Entity::update_many()
+            .col_expr(entity::token::Column::ExpiresAt, Expr::value(Some(day)))
+            .filter(entity::token::Column::Id.eq(id as i32))
+            .exec(self.db())
+            .await
+            .expect("backdate");
     }
 
     /// The legacy private token of a user, read the way the server does.
