@@ -49,13 +49,18 @@ pub const CONFIRMATION_REQUESTED: &str =
 /// What `requestPasswordReset` answers, whether or not the address is known.
 pub const RESET_REQUESTED: &str = "If your email address exists in our database, you will receive a password recovery link at your email address in a few minutes.";
 
+/// Where a token goes: the address, and for a confirmation the address row it confirms.
+struct Recipient<'a> {
+    to: &'a str,
+    email_id: Option<i32>,
+}
+
 async fn issue(
     db: &impl ConnectionTrait,
     sealer: &Sealer,
     u: &user::Model,
     kind: &str,
-    to: &str,
-    email_id: Option<i32>,
+    Recipient { to, email_id }: Recipient<'_>,
     template: Template,
     ttl_hours: i64,
 ) -> Result<(), DbErr> {
@@ -95,7 +100,8 @@ pub async fn issue_reset(
     to: &str,
     template: Template,
 ) -> Result<(), DbErr> {
-    issue(db, sealer, u, RESET, to, None, template, RESET_TTL_HOURS).await
+    let to = Recipient { to, email_id: None };
+    issue(db, sealer, u, RESET, to, template, RESET_TTL_HOURS).await
 }
 
 /// Queues a confirmation mail for one address row of `u`. Same transaction rule as above.
@@ -110,8 +116,10 @@ pub async fn issue_confirmation(
         sealer,
         u,
         CONFIRMATION,
-        &address.email,
-        Some(address.id),
+        Recipient {
+            to: &address.email,
+            email_id: Some(address.id),
+        },
         Template::ConfirmEmail,
         CONFIRM_TTL_HOURS,
     )
