@@ -593,3 +593,32 @@ async fn subscriptions_outlive_the_request_timeout() {
         .data();
     assert_eq!(ws.next("1").await["data"]["userChanged"]["action"], "BLOCKED");
 }
+
+/// A subscription whose root selection is a fragment spread (or an inline fragment) is refused
+/// with an error naming why; before, the executor dropped the fragment and completed silently.
+/// Past the body limit, a message closes the connection with 4413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn root_fragments_are_refused_and_oversized_messages_close_the_connection() {
+    let app = TestApp::start_with(Backend::Sqlite, |c| c.max_body_bytes = 64 * 1024).await;
+    let mut ws = Ws::as_user(&app, app.admin()).await;
+    let spread = "subscription { ...F } fragment F on Subscription { userChanged { action } }";
+    ws.subscribe("1", spread, json!({})).await;
+    assert_eq!(ws.refused("1").await, "BAD_USER_INPUT");
+    ws.subscribe(
+        "2",
+        "subscription { ... on Subscription { userChanged { action } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(ws.refused("2").await, "BAD_USER_INPUT");
+    ws.subscribe(
+        "3",
+        &format!("subscription {{ userChanged {{ action }} }} # {}", "x".repeat(100_000)),
+        json!({}),
+    )
+    .await;
+    match ws.recv().await {
+        Incoming::Closed(code, reason) => assert_eq!((code, reason.contains("65536")), (4413, true), "{reason}"),
+        other => panic!("expected the connection to close, got {other:?}"),
+    }
+}
