@@ -176,6 +176,11 @@ impl From<anyhow::Error> for AppError {
 /// Seconds a client is told to wait when the database is unavailable.
 pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 
+/// `Retry-After` for an answer given while the database is unavailable.
+pub fn retry_later(headers: &mut axum::http::HeaderMap) {
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
+}
+
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
         if is_unavailable(&e) {
@@ -188,12 +193,6 @@ impl From<DbErr> for AppError {
             return AppError::NotFound("User");
         }
         AppError::Internal(anyhow::Error::new(e))
-    }
-}
-
-impl From<sqlx::Error> for AppError {
-    fn from(e: sqlx::Error) -> Self {
-        AppError::from(DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e))))
     }
 }
 
@@ -217,15 +216,9 @@ fn sqlx_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Tls(_) => true,
-        // PostgreSQL's connection exceptions (08) and operator intervention (57P: shutting down,
-        // cannot connect now); MySQL's "server has gone away" / "lost connection".
-        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
-            c.starts_with("08")
-                || c.starts_with("57P")
-                || c == "2006"
-                || c == "2013"
-                || c == "HY000" && d.message().contains("gone away")
-        }),
+        // SQLSTATE class 08 (connection exception) and PostgreSQL's 57P (shutting down, cannot
+        // connect now); a connection lost mid-statement is an I/O error above.
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
         _ => false,
     }
 }
@@ -269,10 +262,7 @@ impl IntoResponse for AppError {
             AppError::TooManyRequests(secs) => {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
-            AppError::Unavailable => {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
-            }
+            AppError::Unavailable => retry_later(res.headers_mut()),
             _ => {}
         }
         res

@@ -203,10 +203,7 @@ async fn readyz(State(st): State<HttpState>) -> impl IntoResponse {
                 axum::Json(serde_json::json!({ "status": "database unavailable" })),
             )
                 .into_response();
-            res.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(error::UNAVAILABLE_RETRY_AFTER),
-            );
+            error::retry_later(res.headers_mut());
             res
         }
     }

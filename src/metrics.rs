@@ -65,6 +65,13 @@ fn method_name(m: &axum::http::Method) -> &'static str {
     }
 }
 
+/// One metric without labels: its HELP and TYPE lines and its value.
+fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    let _ = writeln!(out, "{name} {value}");
+}
+
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
@@ -214,50 +221,50 @@ impl Metrics {
         for (code, n) in self.errors.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             let _ = writeln!(out, "usergraph_errors_total{{code=\"{}\"}} {n}", escape(code));
         }
-        let _ = writeln!(
-            out,
-            "# HELP usergraph_signin_password_checks_total Passwords checked by sign-in (locked and limited attempts are not checked)."
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        scalar(
+            &mut out,
+            "usergraph_signin_password_checks_total",
+            "counter",
+            "Passwords checked by sign-in (locked and limited attempts are not checked).",
+            load(&self.password_checks),
         );
-        let _ = writeln!(out, "# TYPE usergraph_signin_password_checks_total counter");
-        let _ = writeln!(
-            out,
-            "usergraph_signin_password_checks_total {}",
-            self.password_checks.load(Ordering::Relaxed)
+        scalar(
+            &mut out,
+            "usergraph_db_statements_total",
+            "counter",
+            "SQL statements run.",
+            load(&self.statements),
         );
-        let _ = writeln!(out, "# HELP usergraph_db_statements_total SQL statements run.");
-        let _ = writeln!(out, "# TYPE usergraph_db_statements_total counter");
-        let _ = writeln!(
-            out,
-            "usergraph_db_statements_total {}",
-            self.statements.load(Ordering::Relaxed)
+        scalar(
+            &mut out,
+            "usergraph_db_slow_statements_total",
+            "counter",
+            "SQL statements slower than the slow-query threshold.",
+            load(&self.slow_statements),
         );
-        let _ = writeln!(
-            out,
-            "# HELP usergraph_db_slow_statements_total SQL statements slower than the slow-query threshold."
+        scalar(
+            &mut out,
+            "usergraph_db_statement_seconds_total",
+            "counter",
+            "Time spent in SQL statements.",
+            load(&self.statement_seconds_micros) as f64 / 1e6,
         );
-        let _ = writeln!(out, "# TYPE usergraph_db_slow_statements_total counter");
-        let _ = writeln!(
-            out,
-            "usergraph_db_slow_statements_total {}",
-            self.slow_statements.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP usergraph_db_statement_seconds_total Time spent in SQL statements."
-        );
-        let _ = writeln!(out, "# TYPE usergraph_db_statement_seconds_total counter");
-        let micros = self.statement_seconds_micros.load(Ordering::Relaxed);
-        let _ = writeln!(out, "usergraph_db_statement_seconds_total {}", micros as f64 / 1e6);
         let (size, idle) = pool_use(db);
-        let _ = writeln!(out, "# HELP usergraph_db_pool_connections Open database connections.");
-        let _ = writeln!(out, "# TYPE usergraph_db_pool_connections gauge");
-        let _ = writeln!(out, "usergraph_db_pool_connections {size}");
-        let _ = writeln!(
-            out,
-            "# HELP usergraph_db_pool_idle_connections Idle database connections."
+        scalar(
+            &mut out,
+            "usergraph_db_pool_connections",
+            "gauge",
+            "Open database connections.",
+            size,
         );
-        let _ = writeln!(out, "# TYPE usergraph_db_pool_idle_connections gauge");
-        let _ = writeln!(out, "usergraph_db_pool_idle_connections {idle}");
+        scalar(
+            &mut out,
+            "usergraph_db_pool_idle_connections",
+            "gauge",
+            "Idle database connections.",
+            idle,
+        );
         out
     }
 }

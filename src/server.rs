@@ -285,14 +285,19 @@ impl Connection {
             async move {
                 let (mut parts, body) = req.into_parts();
                 parts.extensions.insert(ConnectInfo(addr));
-                let has_body = !body.is_end_stream();
-                let done = Arc::new(AtomicBool::new(!has_body));
-                let body = Body::new(Watched {
-                    inner: body,
-                    done: done.clone(),
-                });
+                // Only a request with a body is watched (most have none: no allocation for them).
+                let (body, done) = if body.is_end_stream() {
+                    (Body::new(body), None)
+                } else {
+                    let done = Arc::new(AtomicBool::new(false));
+                    let watched = Watched {
+                        inner: body,
+                        done: done.clone(),
+                    };
+                    (Body::new(watched), Some(done))
+                };
                 let mut res = router.oneshot(Request::from_parts(parts, body)).await?;
-                if !done.load(Ordering::Acquire) {
+                if done.is_some_and(|d| !d.load(Ordering::Acquire)) {
                     res.headers_mut()
                         .insert(header::CONNECTION, HeaderValue::from_static("close"));
                 }

@@ -14,6 +14,19 @@ pub struct Window {
     pub limit: u64,
 }
 
+/// REST's `page` and `per_page` as asked: `page` (default 1) and `per_page` (default 20, capped at
+/// 100); zero and negative values are refused with `<name> does not have a valid value`, as
+/// today's GitLab answers them (9.x took them as the defaults).
+pub fn page_numbers(page: Option<i64>, per_page: Option<i64>) -> AppResult<(u64, u64)> {
+    let positive = |name: &str, v: Option<i64>| match v {
+        Some(n) if n < 1 => Err(AppError::BadParams(format!("{name} does not have a valid value"))),
+        other => Ok(other.map(|n| n as u64)),
+    };
+    let page = positive("page", page)?.unwrap_or(1);
+    let per_page = positive("per_page", per_page)?.map_or(DEFAULT_SIZE, |n| n.min(MAX_SIZE));
+    Ok((page, per_page))
+}
+
 impl Window {
     /// REST: `page` (1-based; <= 0 means 1) and `per_page` (default 20, capped at 100, 0 means
     /// the default).
@@ -90,6 +103,15 @@ mod tests {
         assert_eq!(Window::from_page(Some(0), Some(1000)), Window { offset: 0, limit: 100 });
         assert_eq!(Window::from_page(Some(-4), Some(0)), Window { offset: 0, limit: 20 });
         assert_eq!(Window::from_page(Some(i64::MAX), Some(100)).offset, MAX_OFFSET);
+    }
+
+    #[test]
+    fn page_numbers_as_gitlab_checks_them() {
+        assert_eq!(page_numbers(None, None).unwrap(), (1, 20));
+        assert_eq!(page_numbers(Some(3), Some(1000)).unwrap(), (3, 100));
+        for (p, pp) in [(Some(0), None), (Some(-1), None), (None, Some(0)), (None, Some(-5))] {
+            assert!(page_numbers(p, pp).is_err());
+        }
     }
 
     #[test]

@@ -214,12 +214,22 @@ pub fn nul_refused(at: Option<&str>) -> AppError {
     }
 }
 
-/// Refuses `v` when a text in it holds NUL.
-pub fn refuse_nul(v: &serde_json::Value) -> Result<(), AppError> {
-    match nul_in(v) {
-        None => Ok(()),
-        Some(at) => Err(nul_refused(Some(&at))),
+/// Refuses the parameters `map` when a text in them holds NUL.
+pub fn refuse_nul(map: &serde_json::Map<String, serde_json::Value>) -> Result<(), AppError> {
+    for (k, v) in map {
+        if k.contains('\0') {
+            return Err(nul_refused(None));
+        }
+        if let Some(rest) = nul_in(v) {
+            let at = if rest.is_empty() {
+                k.clone()
+            } else {
+                format!("{k}.{rest}")
+            };
+            return Err(nul_refused(Some(&at)));
+        }
     }
+    Ok(())
 }
 
 /// Emails are stored trimmed and lower-cased, as GitLab does.

@@ -5,7 +5,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection};
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+};
 use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, Pos};
 use async_graphql_axum::GraphQLBatchRequest;
 use async_graphql_axum::rejection::GraphQLRejection;
@@ -64,10 +67,7 @@ fn error_response(e: AppError, media: &'static str) -> Response {
         &async_graphql::Response::from_errors(vec![request_error(&e)]),
     );
     if matches!(e, AppError::Unavailable) {
-        res.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER),
-        );
+        crate::error::retry_later(res.headers_mut());
     }
     res
 }
@@ -107,13 +107,16 @@ pub fn graphiql(endpoint: &str) -> Response {
     .into_response()
 }
 
-/// The kind of the operation that will run, when the document names one.
-fn operation_kind(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+/// The operation that will run: the only one, or the one named.
+fn chosen_operation<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
     match &doc.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Single(op) => Some(op),
         DocumentOperations::Multiple(map) => match name {
-            Some(n) => map.get(n).map(|op| op.node.ty),
-            None if map.len() == 1 => map.values().next().map(|op| op.node.ty),
+            Some(n) => map.get(n),
+            None if map.len() == 1 => map.values().next(),
             None => None,
         },
     }
@@ -179,43 +182,20 @@ fn check_limits(cfg: &crate::Config, f: &limits::Figures) -> Result<(), AppError
     if f.introspection_lists >= limits::MAX_INTROSPECTION_LISTS {
         return Err(AppError::BadParams("Maximum introspection depth exceeded".into()));
     }
+    if f.nul {
+        return Err(crate::domain::validate::nul_refused(None));
+    }
     Ok(())
 }
 
-/// True when the root selection of a subscription is not a plain field (a fragment there would
-/// be dropped by the executor, and the subscription would end at once without a word).
-fn subscription_root_not_fields(doc: &ExecutableDocument, name: Option<&str>) -> bool {
-    let op = match &doc.operations {
-        DocumentOperations::Single(op) => Some(op),
-        DocumentOperations::Multiple(map) => match name {
-            Some(n) => map.get(n),
-            None if map.len() == 1 => map.values().next(),
-            None => None,
-        },
-    };
-    op.is_some_and(|op| {
-        op.node
-            .selection_set
-            .node
-            .items
-            .iter()
-            .any(|s| !matches!(s.node, Selection::Field(_)))
-    })
-}
-
-/// A NUL character in a document, raw or escaped in a string (`\u0000`, `\u{0}`).
-fn has_nul(query: &str) -> bool {
-    query.contains('\0') || query.contains("\\u0000") || query.contains("\\u{0}") || query.contains("\\u{00")
-}
-
-fn const_has_nul(v: &async_graphql::Value) -> bool {
-    use async_graphql::Value;
-    match v {
-        Value::String(s) => s.contains('\0'),
-        Value::List(items) => items.iter().any(const_has_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || const_has_nul(v)),
-        _ => false,
-    }
+/// True when the root selection of `op` is not only plain fields (a fragment at the root of a
+/// subscription would be dropped by the executor, which would end it at once without a word).
+fn root_not_fields(op: &OperationDefinition) -> bool {
+    op.selection_set
+        .node
+        .items
+        .iter()
+        .any(|s| !matches!(s.node, Selection::Field(_)))
 }
 
 /// Checks one request before it runs; gives the response to send instead when it must not.
@@ -231,7 +211,7 @@ pub(crate) async fn admit(
         let status = e.status();
         (e, status)
     })?;
-    if has_nul(&req.query) || req.variables.values().any(const_has_nul) {
+    if req.variables.values().any(limits::const_has_nul) {
         return Err(bad(crate::domain::validate::nul_refused(None)));
     }
     let doc = match st.queries.get(&req.query) {
@@ -273,7 +253,8 @@ pub(crate) async fn admit(
             doc
         }
     };
-    let kind = operation_kind(&doc, req.operation_name.as_deref());
+    let op = chosen_operation(&doc, req.operation_name.as_deref());
+    let kind = op.map(|op| op.node.ty);
     if kind == Some(OperationType::Mutation) && transport == Transport::Http(&Method::GET) {
         return Err((
             AppError::BadParams("mutations are not allowed over GET; use POST".into()),
@@ -285,7 +266,7 @@ pub(crate) async fn admit(
             "subscriptions are served over WebSocket at /graphql/ws".into(),
         )));
     }
-    if kind == Some(OperationType::Subscription) && subscription_root_not_fields(&doc, req.operation_name.as_deref()) {
+    if kind == Some(OperationType::Subscription) && op.is_some_and(|op| root_not_fields(&op.node)) {
         return Err(bad(AppError::BadParams(
             "a subscription's root selection must be a field, not a fragment".into(),
         )));
@@ -396,10 +377,7 @@ pub async fn graphql(
             };
             let mut res = json_response(status, media, &resp);
             if unavailable {
-                res.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER),
-                );
+                crate::error::retry_later(res.headers_mut());
             }
             res
         }
@@ -458,6 +436,37 @@ pub(crate) fn record_errors(metrics: &crate::metrics::Metrics, resp: &async_grap
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only documents that passed every limit are kept: a refused one is parsed again (and
+    /// refused again) each time, so refused documents cannot fill the cache.
+    #[tokio::test]
+    async fn only_admitted_documents_are_cached() {
+        let mut cfg = crate::Config::for_database("sqlite::memory:");
+        cfg.secret = Some("usergraph-unit-test-secret-0123456789".into());
+        cfg.data_dir = std::env::temp_dir().join("usergraph-unit-tests");
+        let (app, _) = crate::init(cfg).await.unwrap();
+        let st = HttpState {
+            schema: crate::graphql::schema_builder(&app.cfg).data(app.clone()).finish(),
+            app,
+            queries: std::sync::Arc::new(crate::graphql::cache::QueryCache::new(1 << 20)),
+        };
+        let viewer = Viewer::anonymous();
+        let post = Method::POST;
+        let admit_text = |q: &str| {
+            let mut req = async_graphql::Request::new(q);
+            let (st, viewer, post) = (&st, &viewer, &post);
+            async move { admit(st, viewer, Transport::Http(post), &mut req).await.is_ok() }
+        };
+        let fine = "{ __typename }";
+        let deep = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }";
+        let nul = r#"{ user(username: "\u0000") { id } }"#;
+        assert!(admit_text(fine).await);
+        assert!(st.queries.get(fine).is_some());
+        for refused in [deep, nul] {
+            assert!(!admit_text(refused).await, "{refused}");
+            assert!(st.queries.get(refused).is_none(), "{refused} was cached");
+        }
+    }
 
     #[test]
     fn operation_names() {

@@ -13,10 +13,16 @@
 //!   `possibleTypes` under `__schema`/`__type`, which graphql-js's `MaxIntrospectionDepthRule`
 //!   refuses at 3: the standard introspection query uses 1, while each more level multiplies the
 //!   answer by the number of types.
+//!
+//! The same pass notes a NUL character in any string the document writes (arguments, directive
+//! arguments, variable defaults): NUL is refused in every text input, and a document is measured
+//! once, before it is cached, so a cached document costs no scan.
 
 use std::collections::HashMap;
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
+use async_graphql_value::{ConstValue, Name, Value};
 
 /// Refused at this nesting of introspection lists (graphql-js's `MAX_LISTS_DEPTH`).
 pub const MAX_INTROSPECTION_LISTS: usize = 3;
@@ -35,6 +41,8 @@ pub struct Measure {
     /// List-field nesting of this set when it is inside introspection (a fragment spread under
     /// `__schema` needs it).
     lists: usize,
+    /// A string argument holds NUL.
+    pub nul: bool,
 }
 
 /// The figures of a whole document.
@@ -44,6 +52,35 @@ pub struct Figures {
     pub written_fields: u64,
     pub depth: usize,
     pub introspection_lists: usize,
+    /// A string written in the document (an argument or a variable's default) holds NUL.
+    pub nul: bool,
+}
+
+/// True when a text in `v` holds NUL (a variable's value, or a default).
+pub fn const_has_nul(v: &ConstValue) -> bool {
+    match v {
+        ConstValue::String(s) => s.contains('\0'),
+        ConstValue::List(items) => items.iter().any(const_has_nul),
+        ConstValue::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || const_has_nul(v)),
+        _ => false,
+    }
+}
+
+fn value_has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::List(items) => items.iter().any(value_has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || value_has_nul(v)),
+        _ => false,
+    }
+}
+
+fn arguments_have_nul(args: &[(Positioned<Name>, Positioned<Value>)]) -> bool {
+    args.iter().any(|(_, v)| value_has_nul(&v.node))
+}
+
+fn directives_have_nul(directives: &[Positioned<Directive>]) -> bool {
+    directives.iter().any(|d| arguments_have_nul(&d.node.arguments))
 }
 
 struct Walker<'a> {
@@ -73,15 +110,27 @@ impl<'a> Walker<'a> {
                             sub.introspection_lists
                         },
                         lists: sub.lists + usize::from(is_list),
+                        nul: sub.nul
+                            || arguments_have_nul(&f.node.arguments)
+                            || directives_have_nul(&f.node.directives),
                     }
                 }
-                Selection::InlineFragment(f) => self.set(&f.node.selection_set.node),
-                Selection::FragmentSpread(s) => self.fragment(s.node.fragment_name.node.as_str()),
+                Selection::InlineFragment(f) => {
+                    let mut m = self.set(&f.node.selection_set.node);
+                    m.nul |= directives_have_nul(&f.node.directives);
+                    m
+                }
+                Selection::FragmentSpread(s) => {
+                    let mut m = self.fragment(s.node.fragment_name.node.as_str());
+                    m.nul |= directives_have_nul(&s.node.directives);
+                    m
+                }
             };
             m.fields = m.fields.saturating_add(child.fields);
             m.depth = m.depth.max(child.depth);
             m.introspection_lists = m.introspection_lists.max(child.introspection_lists);
             m.lists = m.lists.max(child.lists);
+            m.nul |= child.nul;
         }
         m
     }
@@ -183,6 +232,13 @@ pub fn measure(doc: &ExecutableDocument) -> Figures {
         f.executed_fields = f.executed_fields.saturating_add(m.fields);
         f.depth = f.depth.max(m.depth);
         f.introspection_lists = f.introspection_lists.max(m.introspection_lists);
+        f.nul |= m.nul
+            || directives_have_nul(&op.node.directives)
+            || op
+                .node
+                .variable_definitions
+                .iter()
+                .any(|v| v.node.default_value.as_ref().is_some_and(|d| const_has_nul(&d.node)));
         f.written_fields += written(&op.node.selection_set.node);
     }
     f.written_fields += doc
@@ -261,6 +317,15 @@ mod tests {
         assert_eq!(name_tokens("{ a(s: \"b c d\") # e f g\n h }"), 3);
         assert_eq!(name_tokens("{ a(s: \"\"\"b \\\"\"\" c\"\"\") }"), 2);
         assert_eq!(name_tokens("{ a(s: \"x\\\"y\") b }"), 3);
+    }
+
+    #[test]
+    fn nul_in_any_written_string() {
+        assert!(!of(r#"{ user(username: "a\u0041") { id } }"#).nul);
+        assert!(of(r#"{ user(username: "a\u0000") { id } }"#).nul);
+        assert!(of(r#"{ a { ...F } } fragment F on T { b(x: ["ok", {k: "\u0000"}]) }"#).nul);
+        assert!(of(r#"{ a @include(if: true) @skip(x: "\u0000") }"#).nul);
+        assert!(of(r#"query($v: String = "\u0000") { a(x: $v) }"#).nul);
     }
 
     #[test]

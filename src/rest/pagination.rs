@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::params::Params;
-use crate::domain::page::{DEFAULT_SIZE, MAX_SIZE, Window};
+use crate::domain::page::{self, Window};
 use crate::error::AppError;
 
 /// Headers a browser client may read (CORS), as GitLab exposes them.
@@ -29,18 +29,10 @@ pub struct Page {
 }
 
 impl Page {
-    /// `page` (default 1) and `per_page` (default 20; capped at 100). Non-integers are 400
-    /// `page is invalid`; zero and negative values are 400 `page does not have a valid value`, as
-    /// today's GitLab answers them (9.x took them as the default).
+    /// `page` and `per_page` as [`page::page_numbers`] takes them; non-integers are 400
+    /// `page is invalid`.
     pub fn from_params(p: &Params) -> Result<Page, AppError> {
-        let positive = |name: &str| -> Result<Option<u64>, AppError> {
-            match p.int(name)? {
-                Some(n) if n < 1 => Err(AppError::BadParams(format!("{name} does not have a valid value"))),
-                other => Ok(other.map(|n| n as u64)),
-            }
-        };
-        let page = positive("page")?.unwrap_or(1);
-        let per_page = positive("per_page")?.map_or(DEFAULT_SIZE, |n| n.min(MAX_SIZE));
+        let (page, per_page) = page::page_numbers(p.int("page")?, p.int("per_page")?)?;
         Ok(Page { page, per_page })
     }
 
