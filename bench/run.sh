@@ -28,6 +28,9 @@ SECRET=${BENCH_SECRET:-usergraph-bench-secret-0123456789abcdefgh}
 UG_LOG=${BENCH_RUST_LOG:-info,sqlx=warn,sea_orm=warn}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 UG_BIN=${BENCH_USERGRAPH_BIN:-$TARGET_DIR/release/usergraph}
+# An earlier usergraph binary to measure beside this one (server "before"), for a change's
+# before/after pair in the same rounds; it runs on the database as this one migrated it.
+BEFORE_BIN=${BENCH_BEFORE_BIN:-}
 BASELINE_BIN=$BENCH_DIR/baseline/target/release/usergraph-baseline
 OHA=$WORK/bin/oha
 NODE_DIR=$WORK/node
@@ -150,6 +153,7 @@ build() {
       --target-dir "$BENCH_DIR/baseline/target"
   fi
   [[ -x $UG_BIN ]] || die "no usergraph binary at $UG_BIN"
+  [[ -z $BEFORE_BIN || -x $BEFORE_BIN ]] || die "no usergraph binary at $BEFORE_BIN (BENCH_BEFORE_BIN)"
   [[ -x $BASELINE_BIN ]] || die "no baseline binary at $BASELINE_BIN"
 }
 
@@ -342,6 +346,10 @@ launch() {
       start "$logfile" "${UG_ENV[@]}" "$UG_BIN" --bind "127.0.0.1:$port" --database-url "$DB_URL" \
         --data-dir "$WORK/data-$backend"
       ;;
+    before)
+      start "$logfile" "${UG_ENV[@]}" USERGRAPH_AUTO_MIGRATE=false "$BEFORE_BIN" --bind "127.0.0.1:$port" \
+        --database-url "$DB_URL" --data-dir "$WORK/data-$backend"
+      ;;
     baseline)
       start "$logfile" "$BASELINE_BIN" --bind "127.0.0.1:$port" --database-url "$DB_URL"
       ;;
@@ -430,7 +438,10 @@ same_answer() {
 # Compares usergraph's and the baseline's answers, as a check that both do the same work.
 compare_answers() {
   local w
-  for w in a b c d; do same_answer usergraph baseline "$1" "$w"; done
+  for w in a b c d; do
+    same_answer usergraph baseline "$1" "$w"
+    if [[ -n $BEFORE_BIN ]]; then same_answer usergraph before "$1" "$w"; fi
+  done
 }
 
 # --- report ------------------------------------------------------------------------------------
@@ -442,11 +453,12 @@ AWK_MEDIAN='
     m = asort(t)
     return m % 2 ? t[(m + 1) / 2] : (t[m / 2] + t[m / 2 + 1]) / 2
   }'
-# paired(b, w, s1, s2, col): the median over rounds of s1/s2 in column col (4 req/s, 6 p99) of
+# paired(b, w, s1, s2, col): the median over rounds of s1/s2 in column col (4 req/s, 6 p99, 9 server CPU) of
 # backend b, workload w; "" when the two never ran in one round.
 AWK_PAIRS=$AWK_MEDIAN'
   { k = $1 SUBSEP $3; if (!(k in seen)) { seen[k] = 1; order[++keys] = k }
-    has[$1, $2, $3] = 1; v[$1, $2, $3, $8, 4] = $4; v[$1, $2, $3, $8, 6] = $6; rounds[$8] = 1 }
+    has[$1, $2, $3] = 1; v[$1, $2, $3, $8, 4] = $4; v[$1, $2, $3, $8, 6] = $6; v[$1, $2, $3, $8, 9] = $9
+    rounds[$8] = 1 }
   function paired(b, w, s1, s2, col,   r, n, x) {
     n = 0
     for (r in rounds)
@@ -539,6 +551,23 @@ report() {
           }
         }' "$ROWS"
     fi
+    if grep -q $'\tbefore\t' "$ROWS"; then
+      echo
+      echo "usergraph against the earlier binary $BEFORE_BIN (server \"before\", BENCH_BEFORE_BIN), the" \
+        "median over the rounds of the same-round ratios:"
+      echo
+      echo "| backend | workload | ug/before req/s | ug/before p99 | ug/before server CPU per request |"
+      echo "|---|---|---:|---:|---:|"
+      gawk -F'\t' "$AWK_PAIRS"'
+        END {
+          for (j = 1; j <= keys; j++) {
+            split(order[j], f, SUBSEP); b = f[1]; w = f[2]
+            if (!has[b, "before", w]) continue
+            printf "| %s | %s | %.3f | %.3f | %.3f |\n", b, w, paired(b, w, "usergraph", "before", 4),
+              paired(b, w, "usergraph", "before", 6), paired(b, w, "usergraph", "before", 9)
+          }
+        }' "$ROWS"
+    fi
     echo
     awk -F'\t' '$2 == "usergraph" { n += $7 } END { printf "usergraph errors: %d%s\n", n, n == 0 ? " ok" : " MISS" }' "$ROWS"
   } >"$RESULTS"
@@ -566,10 +595,12 @@ main() {
     log "backend $backend"
     prepare "$backend"
     seed "$backend"
+    local before=()
+    if [[ -n $BEFORE_BIN ]]; then before=(before); fi
     if [[ $backend == postgres ]]; then
-      bench_backend "$backend" baseline usergraph postgraphile floor
+      bench_backend "$backend" baseline usergraph "${before[@]}" postgraphile floor
     else
-      bench_backend "$backend" baseline usergraph
+      bench_backend "$backend" baseline usergraph "${before[@]}"
     fi
   done
   report

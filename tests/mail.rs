@@ -23,8 +23,6 @@ const RESET: &str = "mutation($token: String!, $password: String!) {
 const CONFIRM: &str = "mutation($token: String!) {
     confirmEmail(input: { token: $token }) { email confirmedAt user { username } } }";
 const RESEND: &str = "mutation($email: String!) { resendConfirmation(input: { email: $email }) { message } }";
-const SIGN_IN: &str = "mutation($login: String!, $password: String!) {
-    signIn(input: { login: $login, password: $password }) { token } }";
 const ME: &str = "{ currentUser { username } }";
 
 /// Fast pacing, so tests do not wait for production delays.
@@ -96,11 +94,6 @@ async fn create_over_rest(app: &TestApp, username: &str, name: &str) -> Res {
     app.post("/api/v4/users", Some(app.admin()), body).await
 }
 
-async fn sign_in(app: &TestApp, login: &str, password: &str) -> Res {
-    app.gql(None, SIGN_IN, json!({ "login": login, "password": password }))
-        .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_password_at_creation_mails_a_working_single_use_link() {
     for b in backends() {
@@ -157,7 +150,7 @@ async fn reset_password_at_creation_mails_a_working_single_use_link() {
             .gql(None, RESET, json!({ "token": token, "password": "brand-new-password" }))
             .await;
         assert_eq!(res.data()["resetPassword"]["user"]["username"], "resetty");
-        let jwt = sign_in(&app, "resetty", "brand-new-password").await;
+        let jwt = app.sign_in("resetty", "brand-new-password").await;
         assert!(jwt.data()["signIn"]["token"].is_string());
 
         // Single use: the mutation and the page refuse it now.
@@ -205,13 +198,13 @@ async fn reset_password_at_creation_mails_a_working_single_use_link() {
             .unwrap();
         let token = token_of(&reset_link(&app, &created), "reset_password_token");
         assert_eq!(
-            sign_in(&app, "gqlreset", "gql-new-password").await.code(),
+            app.sign_in("gqlreset", "gql-new-password").await.code(),
             "UNAUTHENTICATED"
         );
         app.gql(None, RESET, json!({ "token": token, "password": "gql-new-password" }))
             .await
             .data();
-        sign_in(&app, "gqlreset", "gql-new-password").await.data();
+        app.sign_in("gqlreset", "gql-new-password").await.data();
     }
 }
 
@@ -221,7 +214,7 @@ async fn requested_reset_hides_unknown_addresses_and_ends_every_session() {
         let sink = SmtpSink::start().await;
         let (app, _w) = with_sink(b, &sink).await;
         app.user("forgetful").await;
-        let jwt = sign_in(&app, "forgetful", "s3cret-password").await.data()["signIn"]["token"]
+        let jwt = app.sign_in("forgetful", "s3cret-password").await.data()["signIn"]["token"]
             .as_str()
             .unwrap()
             .to_string();
@@ -259,10 +252,10 @@ async fn requested_reset_hides_unknown_addresses_and_ends_every_session() {
         // Every JWT issued before the reset stops working; the old password is gone.
         assert_eq!(app.gql(Some(&jwt), ME, json!({})).await.code(), "UNAUTHENTICATED");
         assert_eq!(
-            sign_in(&app, "forgetful", "s3cret-password").await.code(),
+            app.sign_in("forgetful", "s3cret-password").await.code(),
             "UNAUTHENTICATED"
         );
-        let jwt2 = sign_in(&app, "forgetful", "remembered-now").await.data()["signIn"]["token"]
+        let jwt2 = app.sign_in("forgetful", "remembered-now").await.data()["signIn"]["token"]
             .as_str()
             .unwrap()
             .to_string();
@@ -328,7 +321,7 @@ async fn expired_tokens_are_refused() {
                 json!({ "message": { "token": ["has expired, please request a new one"] } })
             )
         );
-        assert_eq!(sign_in(&app, "slowpoke", "s3cret-password").await.code(), "UNCONFIRMED");
+        assert_eq!(app.sign_in("slowpoke", "s3cret-password").await.code(), "UNCONFIRMED");
     }
 }
 
@@ -348,7 +341,7 @@ async fn unconfirmed_users_cannot_sign_in_until_they_follow_the_link() {
         assert_eq!(m.subject(), "Confirmation instructions");
 
         for login in ["newbie", "newbie@example.com"] {
-            let res = sign_in(&app, login, "s3cret-password").await;
+            let res = app.sign_in(login, "s3cret-password").await;
             assert_eq!(res.code(), "UNCONFIRMED");
             assert_eq!(
                 res.body["errors"][0]["message"],
@@ -356,10 +349,7 @@ async fn unconfirmed_users_cannot_sign_in_until_they_follow_the_link() {
             );
         }
         // A wrong password still says only that.
-        assert_eq!(
-            sign_in(&app, "newbie", "wrong-password").await.code(),
-            "UNAUTHENTICATED"
-        );
+        assert_eq!(app.sign_in("newbie", "wrong-password").await.code(), "UNAUTHENTICATED");
 
         let link = confirm_link(&app.base, &m);
         let res = get_url(&app, &link).await;
@@ -369,7 +359,7 @@ async fn unconfirmed_users_cannot_sign_in_until_they_follow_the_link() {
             res.body["message"],
             "Your email address has been successfully confirmed."
         );
-        sign_in(&app, "newbie@example.com", "s3cret-password").await.data();
+        app.sign_in("newbie@example.com", "s3cret-password").await.data();
         let id = app.get("/api/v4/users?username=newbie", Some(app.admin())).await.body[0]["id"].clone();
         let shown = app.get(&format!("/api/v4/users/{id}"), Some(app.admin())).await;
         assert!(shown.body["confirmed_at"].is_string());
@@ -394,7 +384,7 @@ async fn unconfirmed_users_cannot_sign_in_until_they_follow_the_link() {
             (json!("gqlnew@example.com"), json!("gqlnew"))
         );
         assert!(p["confirmedAt"].is_string());
-        sign_in(&app, "gqlnew", "s3cret-password").await.data();
+        app.sign_in("gqlnew", "s3cret-password").await.data();
         let res = app.gql(None, CONFIRM, json!({ "token": token })).await;
         assert_eq!(field_error(&res, "token"), json!(["has already been used"]));
         // An unknown token.
@@ -454,9 +444,9 @@ async fn confirmation_links_can_be_asked_for_again() {
             token_of(&confirm_link(&app.base, &second), "confirmation_token"),
         );
         assert_ne!(t1, t2);
-        assert_eq!(sign_in(&app, "late", "s3cret-password").await.code(), "UNCONFIRMED");
+        assert_eq!(app.sign_in("late", "s3cret-password").await.code(), "UNCONFIRMED");
         app.gql(None, CONFIRM, json!({ "token": t2 })).await.data();
-        sign_in(&app, "late", "s3cret-password").await.data();
+        app.sign_in("late", "s3cret-password").await.data();
 
         // A confirmed address, an unknown one and root's: the same answer and no mail.
         age_tokens(&app, "late@example.com", 120).await;
@@ -821,7 +811,7 @@ async fn without_smtp_mail_is_written_to_the_mail_dir() {
         assert!(text.contains(&format!("\n{link}\n")), "{text}");
         let res = get_url(&app, &link).await;
         assert_eq!(res.status, 200, "{}", res.body);
-        sign_in(&app, "filed", "s3cret-password").await.data();
+        app.sign_in("filed", "s3cret-password").await.data();
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -298,9 +298,6 @@ async fn connections_stay_usable_after_a_refusal_with_an_unread_body() {
     }
 }
 
-const SIGN_IN: &str =
-    "mutation($login: String!, $password: String!) { signIn(input: { login: $login, password: $password }) { token } }";
-
 fn checks(metrics: &str) -> u64 {
     metrics
         .lines()
@@ -326,8 +323,7 @@ async fn concurrent_guesses_cannot_pass_the_lockout() {
                 let app = app.clone();
                 tokio::spawn(async move {
                     let password = if i == 199 { "s3cret-password" } else { "wrong-password" };
-                    app.gql(None, SIGN_IN, json!({ "login": "victim", "password": password }))
-                        .await
+                    app.sign_in("victim", password).await
                 })
             })
             .collect();
@@ -350,12 +346,7 @@ async fn concurrent_guesses_cannot_pass_the_lockout() {
         // Ten wrong passwords one after the other lock it: then the right password is refused
         // exactly as a wrong one, or an unknown login, is.
         for _ in 0..10 {
-            app.gql(
-                None,
-                SIGN_IN,
-                json!({ "login": "victim", "password": "wrong-password" }),
-            )
-            .await;
+            app.sign_in("victim", "wrong-password").await;
         }
         let u = user::Entity::find()
             .filter(user::Column::Username.eq("victim"))
@@ -364,20 +355,8 @@ async fn concurrent_guesses_cannot_pass_the_lockout() {
             .unwrap()
             .unwrap();
         assert!(u.locked_until.is_some(), "ten wrong passwords and no lock");
-        let res = app
-            .gql(
-                None,
-                SIGN_IN,
-                json!({ "login": "victim", "password": "s3cret-password" }),
-            )
-            .await;
-        let unknown = app
-            .gql(
-                None,
-                SIGN_IN,
-                json!({ "login": "nobody-here", "password": "s3cret-password" }),
-            )
-            .await;
+        let res = app.sign_in("victim", "s3cret-password").await;
+        let unknown = app.sign_in("nobody-here", "s3cret-password").await;
         assert_eq!(res.body, unknown.body, "a locked account answers as an unknown login");
         assert_eq!(res.code(), "UNAUTHENTICATED");
     }
@@ -532,7 +511,7 @@ async fn nul_and_control_characters_are_refused_everywhere() {
         let res = app.gql(None, r#"{ user(username: "a\u0000") { id } }"#, json!({})).await;
         assert_eq!(res.code(), "BAD_USER_INPUT");
         let res = app
-            .gql(None, SIGN_IN, json!({ "login": "ro\u{0}ot", "password": "x" }))
+            .sign_in("ro\u{0}ot", "x")
             .await;
         assert_eq!(res.code(), "BAD_USER_INPUT");
         let res = app
@@ -704,13 +683,7 @@ async fn inputs_that_must_be_refused() {
     assert_eq!(res.status, 201, "{}", res.body);
 
     // A blocked user's JWT gets the 403 their tokens get.
-    let signed = app
-        .gql(
-            None,
-            SIGN_IN,
-            json!({ "login": "picky", "password": "s3cret-password" }),
-        )
-        .await;
+    let signed = app.sign_in("picky", "s3cret-password").await;
     let jwt = signed.data()["signIn"]["token"].as_str().unwrap().to_string();
     assert_eq!(
         app.post(&format!("/api/v4/users/{}/block", a.id), Some(app.admin()), json!({}))

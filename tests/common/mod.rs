@@ -233,6 +233,14 @@ impl TestApp {
         Self::finish(req).await
     }
 
+    /// The `signIn` mutation, anonymous.
+    pub async fn sign_in(&self, login: &str, password: &str) -> Res {
+        const SIGN_IN: &str = "mutation($login: String!, $password: String!) {
+            signIn(input: { login: $login, password: $password }) { token } }";
+        self.gql(None, SIGN_IN, json!({ "login": login, "password": password }))
+            .await
+    }
+
     pub fn admin(&self) -> &str {
         &self.root_token
     }
