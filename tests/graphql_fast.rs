@@ -53,7 +53,8 @@ fn documents() -> Vec<(&'static str, String, Value)> {
                tail: keys(last: 1) { edges { cursor node { title } } }
                emails(first: 1) { totalCount nodes { email } } } }"
                 .into(),
-            json!({ "n": 1, "after": "b2Zmc2V0OjA" }),
+            // The cursor of the first key of a user's `keys` ("offset:0:f94a08cd").
+            json!({ "n": 1, "after": "b2Zmc2V0OjA6Zjk0YTA4Y2Q" }),
         ),
         (
             "skip and include",

@@ -14,7 +14,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::{Backend, TestApp, backends, each_backend};
-use crate::graphql_account::{DSA, RSA1024, RSA2048};
+use crate::graphql_account::{DSA, ED25519 as ED25519_KEY, RSA1024, RSA2048};
 
 /// 24 fragments, each spreading the next one twice: 2^24 fields as executed, 1.2 KB of text.
 fn doubling_fragments(n: usize) -> String {
@@ -837,4 +837,50 @@ async fn the_database_going_away_answers_503_at_once_and_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(app.get("/readyz", None).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursors_work_only_on_the_list_and_order_they_came_from() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let a = app.user("cursory").await;
+    for k in [ED25519_KEY, RSA2048] {
+        let res = app
+            .post("/api/v4/user/keys", Some(&a.token), json!({ "title": "k", "key": k }))
+            .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+    }
+    app.user("cursory2").await;
+    let admin = Some(app.admin());
+    let page = |q: &str, vars: serde_json::Value| {
+        let app = &app;
+        let q = q.to_string();
+        async move { app.gql(admin, &q, vars).await }
+    };
+    let users = "query($after: String, $sort: SortDirection) { users(first: 1, after: $after, sort: $sort) { nodes { username } pageInfo { endCursor } } }";
+    let first = page(users, json!({ "sort": "ASC" })).await;
+    let cursor = first.data()["users"]["pageInfo"]["endCursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The same list and order: the next page.
+    let next = page(users, json!({ "sort": "ASC", "after": cursor })).await;
+    assert_ne!(next.data()["users"]["nodes"], first.data()["users"]["nodes"]);
+    // The same list in another order, and another list: refused, naming the argument.
+    let other_order = page(users, json!({ "sort": "DESC", "after": cursor })).await;
+    assert_eq!(other_order.code(), "BAD_USER_INPUT");
+    assert_eq!(
+        other_order.body["errors"][0]["extensions"]["fields"]["after"],
+        json!(["is a cursor of another list or order"])
+    );
+    let keys =
+        "query($id: ID!, $after: String) { user(id: $id) { keys(first: 1, after: $after) { nodes { title } } } }";
+    let res = page(keys, json!({ "id": a.id.to_string(), "after": cursor })).await;
+    assert_eq!(res.code(), "BAD_USER_INPUT", "{}", res.body);
+    // A bare offset, as cursors were before: not a cursor.
+    let bare = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("offset:0");
+    let res = page(users, json!({ "sort": "ASC", "after": bare })).await;
+    assert_eq!(
+        res.body["errors"][0]["extensions"]["fields"]["after"],
+        json!(["is not a valid cursor"])
+    );
 }

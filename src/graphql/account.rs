@@ -73,7 +73,7 @@ impl AccountQuery {
             owner,
             Kind::Impersonation,
             state,
-            Relay::new(first, after, last, before),
+            Relay::new(ctx, first, after, last, before),
         )
         .await
     }
@@ -112,7 +112,7 @@ impl AccountQuery {
             owner,
             Kind::Personal,
             state,
-            Relay::new(first, after, last, before),
+            Relay::new(ctx, first, after, last, before),
         )
         .await
     }
@@ -132,7 +132,7 @@ impl AccountQuery {
         let q = ActivityQuery::new(ctx.viewer()?, from.map(|d| d.0))?;
         let db = &st.db;
         let q = &q;
-        Ok(Relay::new(first, after, last, before)
+        Ok(Relay::new(ctx, first, after, last, before)
             .query(
                 ctx,
                 |w| async move { Ok(q.list(db, w).await?.into_iter().map(UserActivity::from).collect()) },

@@ -10,9 +10,41 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use crate::domain::page::Window;
 use crate::error::{AppError, AppResult};
 
-/// An opaque cursor holding the offset of an edge.
+/// An opaque cursor: the offset of an edge in its list, and which list that is (see
+/// [`list_scope`]), so that a cursor of one list, or of one order or filter of it, is refused by
+/// another instead of pointing at an unrelated row there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OffsetCursor(pub u64);
+pub struct OffsetCursor {
+    pub offset: u64,
+    pub scope: u32,
+}
+
+/// The Relay arguments, which move within a list and so do not tell lists apart.
+const RELAY_ARGS: [&str; 4] = ["first", "after", "last", "before"];
+
+/// Which list a connection field is: its name and its other arguments (filters, order), sorted
+/// by name, in a 32-bit FNV-1a hash (stable across builds and instances, unlike std's hasher).
+pub fn list_scope(ctx: &Context<'_>) -> u32 {
+    fn fnv(mut h: u32, bytes: &[u8]) -> u32 {
+        for b in bytes {
+            h ^= u32::from(*b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        h
+    }
+    let field = ctx.field();
+    let mut h = fnv(0x811c_9dc5, field.name().as_bytes());
+    let mut args = field.arguments().unwrap_or_default();
+    args.retain(|(name, _)| !RELAY_ARGS.contains(&name.as_str()));
+    args.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, value) in &args {
+        h = fnv(h, b"\0");
+        h = fnv(h, name.as_bytes());
+        h = fnv(h, b"=");
+        h = fnv(h, value.to_string().as_bytes());
+    }
+    h
+}
 
 /// A cursor that was not made by this server.
 #[derive(Debug)]
@@ -31,40 +63,54 @@ impl CursorType for OffsetCursor {
         let bad = || BadCursor;
         let raw = B64.decode(s).map_err(|_| bad())?;
         let text = std::str::from_utf8(&raw).map_err(|_| bad())?;
-        let n = text.strip_prefix("offset:").ok_or_else(bad)?;
-        n.parse().map(OffsetCursor).map_err(|_| bad())
+        let rest = text.strip_prefix("offset:").ok_or_else(bad)?;
+        let (offset, scope) = rest.split_once(':').ok_or_else(bad)?;
+        Ok(OffsetCursor {
+            offset: offset.parse().map_err(|_| bad())?,
+            scope: u32::from_str_radix(scope, 16).map_err(|_| bad())?,
+        })
     }
 
     fn encode_cursor(&self) -> String {
-        B64.encode(format!("offset:{}", self.0))
+        B64.encode(format!("offset:{}:{:08x}", self.offset, self.scope))
     }
 }
 
-/// The four Relay arguments.
+/// The four Relay arguments of a connection field, and which list it is.
 #[derive(Clone, Debug, Default)]
 pub struct Relay {
     pub first: Option<i32>,
     pub after: Option<String>,
     pub last: Option<i32>,
     pub before: Option<String>,
+    /// [`list_scope`] of the field: cursors are made for it and accepted only by it.
+    pub scope: u32,
 }
 
 impl Relay {
-    pub fn new(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> Self {
+    /// The Relay arguments of the connection field `ctx` resolves.
+    pub fn new(
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
         Relay {
             first,
             after,
             last,
             before,
+            scope: list_scope(ctx),
         }
     }
 
-    fn decode(field: &str, c: &Option<String>) -> AppResult<Option<u64>> {
+    fn decode(&self, field: &str, c: &Option<String>) -> AppResult<Option<u64>> {
         c.as_deref()
-            .map(|s| {
-                OffsetCursor::decode_cursor(s)
-                    .map(|c| c.0)
-                    .map_err(|_| AppError::field(field, "is not a valid cursor"))
+            .map(|s| match OffsetCursor::decode_cursor(s) {
+                Ok(c) if c.scope == self.scope => Ok(c.offset),
+                Ok(_) => Err(AppError::field(field, "is a cursor of another list or order")),
+                Err(_) => Err(AppError::field(field, "is not a valid cursor")),
             })
             .transpose()
     }
@@ -75,8 +121,8 @@ impl Relay {
     }
 
     pub fn window(&self, total: Option<u64>) -> AppResult<Window> {
-        let after = Self::decode("after", &self.after)?;
-        let before = Self::decode("before", &self.before)?;
+        let after = self.decode("after", &self.after)?;
+        let before = self.decode("before", &self.before)?;
         Window::from_relay(self.first, after, self.last, before, total)
     }
 }
@@ -200,7 +246,10 @@ impl Relay {
                 .into_iter()
                 .enumerate()
                 .map(|(i, node)| PageEdge {
-                    cursor: OffsetCursor(window.offset + i as u64),
+                    cursor: OffsetCursor {
+                        offset: window.offset + i as u64,
+                        scope: self.scope,
+                    },
                     node,
                 })
                 .collect(),
@@ -250,9 +299,17 @@ mod tests {
 
     #[test]
     fn cursor_round_trip() {
-        let c = OffsetCursor(42).encode_cursor();
-        assert_eq!(OffsetCursor::decode_cursor(&c).unwrap(), OffsetCursor(42));
+        let cursor = OffsetCursor {
+            offset: 42,
+            scope: 0xdead_beef,
+        };
+        let c = cursor.encode_cursor();
+        assert_eq!(OffsetCursor::decode_cursor(&c).unwrap(), cursor);
         assert!(OffsetCursor::decode_cursor("garbage!").is_err());
         assert!(OffsetCursor::decode_cursor(&B64.encode("offset:x")).is_err());
+        assert!(
+            OffsetCursor::decode_cursor(&B64.encode("offset:42")).is_err(),
+            "a cursor names its list"
+        );
     }
 }

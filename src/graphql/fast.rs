@@ -619,6 +619,7 @@ fn relay(cf: &Context<'_>) -> async_graphql::Result<Relay> {
             .map_err(|e| async_graphql::Error::new(e.message))
     }
     Ok(Relay::new(
+        cf,
         arg(cf, "first")?,
         arg(cf, "after")?,
         arg(cf, "last")?,

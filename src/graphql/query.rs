@@ -165,7 +165,7 @@ impl UserQuery {
         let viewer = ctx.viewer()?;
         let filter: UserFilter = filter.into();
         let filter = &filter;
-        Ok(Relay::new(first, after, last, before)
+        Ok(Relay::new(ctx, first, after, last, before)
             .query(
                 ctx,
                 |w| async move {

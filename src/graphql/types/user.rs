@@ -264,7 +264,7 @@ impl UserObject<'_> {
             .await?
             .unwrap_or_default();
         Ok(Some(
-            Relay::new(first, after, last, before).slice(rows.into_iter().map(SshKey).collect())?,
+            Relay::new(ctx, first, after, last, before).slice(rows.into_iter().map(SshKey).collect())?,
         ))
     }
 
@@ -287,7 +287,7 @@ impl UserObject<'_> {
             .await?
             .unwrap_or_default();
         Ok(Some(
-            Relay::new(first, after, last, before).slice(rows.into_iter().map(Email).collect())?,
+            Relay::new(ctx, first, after, last, before).slice(rows.into_iter().map(Email).collect())?,
         ))
     }
 
@@ -318,7 +318,7 @@ impl UserObject<'_> {
         let author = self.0.id;
         let loader = ctx.data::<DataLoader<DbLoader>>()?;
         let filter = &filter;
-        let relay = Relay::new(first, after, last, before);
+        let relay = Relay::new(ctx, first, after, last, before);
         Ok(relay
             .query(
                 ctx,
@@ -357,7 +357,7 @@ impl UserObject<'_> {
             return Ok(None);
         }
         Ok(Some(
-            self.tokens(ctx, Kind::Personal, state, Relay::new(first, after, last, before))
+            self.tokens(ctx, Kind::Personal, state, Relay::new(ctx, first, after, last, before))
                 .await?,
         ))
     }
@@ -378,8 +378,13 @@ impl UserObject<'_> {
             return Ok(None);
         }
         Ok(Some(
-            self.tokens(ctx, Kind::Impersonation, state, Relay::new(first, after, last, before))
-                .await?,
+            self.tokens(
+                ctx,
+                Kind::Impersonation,
+                state,
+                Relay::new(ctx, first, after, last, before),
+            )
+            .await?,
         ))
     }
 }
