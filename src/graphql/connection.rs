@@ -32,9 +32,18 @@ pub fn list_scope(ctx: &Context<'_>) -> u32 {
         }
         h
     }
-    let field = ctx.field();
-    let mut h = fnv(0x811c_9dc5, field.name().as_bytes());
-    let mut args = field.arguments().unwrap_or_default();
+    let written = &ctx.item.node;
+    let mut h = fnv(0x811c_9dc5, written.name.node.as_bytes());
+    // Most connections (a user's keys and e-mails, a page of users) take only Relay arguments:
+    // their scope is the name's, with nothing resolved or allocated.
+    if written
+        .arguments
+        .iter()
+        .all(|(name, _)| RELAY_ARGS.contains(&name.node.as_str()))
+    {
+        return h;
+    }
+    let mut args = ctx.field().arguments().unwrap_or_default();
     args.retain(|(name, _)| !RELAY_ARGS.contains(&name.as_str()));
     args.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, value) in &args {
@@ -208,9 +217,9 @@ impl<N> Page<N> {
         self.total_count
     }
 
-    /// The items with their cursors, in order.
-    pub(crate) fn items(&self) -> impl Iterator<Item = (String, &N)> {
-        self.edges.iter().map(|e| (e.cursor.encode_cursor(), &e.node))
+    /// The items with their cursors, in order (a cursor is encoded only where it is shown).
+    pub(crate) fn items(&self) -> impl Iterator<Item = (OffsetCursor, &N)> {
+        self.edges.iter().map(|e| (e.cursor, &e.node))
     }
 
     /// `pageInfo`.

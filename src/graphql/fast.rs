@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use async_graphql::connection::CursorType;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
@@ -690,7 +691,7 @@ fn page_value<T>(
                     .map(|(cursor, n)| {
                         object(fragments, sub, edge_kind, |ef| {
                             Some(match ef.node.name.node.as_str() {
-                                "cursor" => Value::String(cursor.clone()),
+                                "cursor" => Value::String(cursor.encode_cursor()),
                                 "node" => node(n, &ef.node.selection_set.node),
                                 _ => Value::Null,
                             })
