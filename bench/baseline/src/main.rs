@@ -530,9 +530,11 @@ fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-fn avatar_url(email: &str) -> String {
+/// usergraph's avatar: a Gravatar identicon of the lowercased username (never a hash of the
+/// private e-mail).
+fn avatar_url(username: &str) -> String {
     use md5::{Digest, Md5};
-    let hash = hex::encode(Md5::digest(email.trim().to_lowercase().as_bytes()));
+    let hash = hex::encode(Md5::digest(username.to_lowercase().as_bytes()));
     format!("https://www.gravatar.com/avatar/{hash}?s=80&d=identicon")
 }
 
@@ -540,7 +542,7 @@ impl UserFull {
     fn new(base: &str, u: FullUserRow, identities: Vec<IdentityRow>) -> UserFull {
         UserFull {
             id: u.id,
-            avatar_url: avatar_url(&u.email),
+            avatar_url: avatar_url(&u.username),
             web_url: format!("{base}/{}", u.username),
             username: u.username,
             email: u.email,
