@@ -223,6 +223,18 @@ fn sqlx_unavailable(e: &sqlx::Error) -> bool {
     }
 }
 
+/// True when the database rolled a transaction back to break a deadlock, or failed it for a
+/// serialization conflict (SQLSTATE 40001 on every backend, PostgreSQL's 40P01): nothing of it
+/// was written, and running it again is safe and usually succeeds.
+pub fn is_deadlock(e: &DbErr) -> bool {
+    match e {
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(x)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(x)) => {
+            matches!(&**x, sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "40001" || c == "40P01"))
+        }
+        _ => false,
+    }
+}
+
 /// True when the database refused a write because a unique index already holds the value.
 pub fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))

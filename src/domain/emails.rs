@@ -52,34 +52,48 @@ pub async fn add(
     if taken > 0 {
         return Err(AppError::field("email", "has already been taken"));
     }
-    let now = time::now();
     let skip = input.skip_confirmation && viewer.is_admin();
+    let res = super::retry_deadlocks(|| insert(db, sealer, owner, &addr, skip)).await;
+    let m = match res {
+        Ok(m) => m,
+        Err(e) if is_unique_violation(&e) => return Err(AppError::field("email", "has already been taken")),
+        Err(DbErr::RecordNotFound(_)) => return Err(AppError::NotFound("User")),
+        Err(e) => return Err(e.into()),
+    };
+    crate::mail::wake();
+    Ok(m)
+}
+
+/// Inserts the address and, unless it is confirmed at once, queues its confirmation mail, in one
+/// transaction.
+async fn insert(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    owner: Owner,
+    addr: &str,
+    confirmed: bool,
+) -> Result<email::Model, DbErr> {
+    let now = time::now();
     let txn = super::write_txn(db).await?;
-    let res = email::ActiveModel {
+    let m = email::ActiveModel {
         user_id: Set(owner.id()),
-        email: Set(addr.clone()),
-        email_canonical: Set(addr),
+        email: Set(addr.to_owned()),
+        email_canonical: Set(addr.to_owned()),
         is_primary: Set(false),
-        confirmed_at: Set(skip.then_some(now)),
+        confirmed_at: Set(confirmed.then_some(now)),
         created_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
-    .await;
-    let m = match res {
-        Ok(m) => m,
-        Err(e) if is_unique_violation(&e) => return Err(AppError::field("email", "has already been taken")),
-        Err(e) => return Err(e.into()),
-    };
+    .await?;
     if m.confirmed_at.is_none() {
         let u = user::Entity::find_by_id(owner.id())
             .one(&txn)
             .await?
-            .ok_or(AppError::NotFound("User"))?;
+            .ok_or_else(|| DbErr::RecordNotFound("User".into()))?;
         account_tokens::issue_confirmation(&txn, sealer, &u, &m).await?;
     }
     txn.commit().await?;
-    crate::mail::wake();
     Ok(m)
 }
 

@@ -34,6 +34,27 @@ pub async fn write_txn(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::Data
     .await
 }
 
+/// Runs `op` (one transaction, or one statement) again when the database rolled it back as the
+/// victim of a deadlock: on MariaDB an insert that checks its user's row and the deletion of that
+/// user deadlock now and then. The retry sees the world as it is then (the user gone: a foreign
+/// key violation, answered 404). At most three runs in all, a few milliseconds apart.
+pub async fn retry_deadlocks<T, F, Fut>(mut op: F) -> Result<T, sea_orm::DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sea_orm::DbErr>>,
+{
+    let mut runs = 1;
+    loop {
+        match op().await {
+            Err(e) if runs < 3 && crate::error::is_deadlock(&e) => {
+                tokio::time::sleep(std::time::Duration::from_millis(5 * runs)).await;
+                runs += 1;
+            }
+            res => return res,
+        }
+    }
+}
+
 /// `col IN (ids)` for the batch reads. On PostgreSQL it is `col = ANY($1)` with one array
 /// parameter: one bind and one cached generic plan whatever the number of ids, where a list of
 /// 100 parameters is planned again on every execution (and planned into a sequential scan when the

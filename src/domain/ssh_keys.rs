@@ -203,7 +203,7 @@ pub async fn add(
     if taken > 0 {
         return Err(AppError::field("fingerprint", "has already been taken"));
     }
-    let res = ssh_key::ActiveModel {
+    let row = ssh_key::ActiveModel {
         user_id: Set(owner.id()),
         title: Set(title),
         key: Set(parsed.normalized),
@@ -213,9 +213,8 @@ pub async fn add(
         expires_at: Set(input.expires_at),
         created_at: Set(time::now()),
         ..Default::default()
-    }
-    .insert(db)
-    .await;
+    };
+    let res = super::retry_deadlocks(|| row.clone().insert(db)).await;
     match res {
         Ok(m) => Ok(m),
         Err(e) if is_unique_violation(&e) => Err(AppError::field("fingerprint", "has already been taken")),

@@ -206,7 +206,7 @@ pub async fn create(
     }
     e.into_result()?;
     let value = tok::generate(tok::PAT_PREFIX);
-    let model = token::ActiveModel {
+    let row = token::ActiveModel {
         user_id: Set(owner.id()),
         kind: Set(kind.db().into()),
         name: Set(name),
@@ -218,9 +218,8 @@ pub async fn create(
         last_used_at: Set(None),
         created_at: Set(time::now()),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    };
+    let model = super::retry_deadlocks(|| row.clone().insert(db)).await?;
     Ok(Created { model, value })
 }
 

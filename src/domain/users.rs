@@ -744,6 +744,16 @@ pub async fn delete(
     let Some(u) = find_ref(db, r).await? else {
         return Ok(None);
     };
+    if super::retry_deadlocks(|| delete_rows(db, &u)).await? == 0 {
+        return Ok(None);
+    }
+    changes.publish(db, Change::user_deleted(&u)).await;
+    Ok(Some(u))
+}
+
+/// Deletes `u` and every row of theirs in one transaction; the number of users deleted (0 when
+/// someone else deleted them first).
+async fn delete_rows(db: &DatabaseConnection, u: &user::Model) -> Result<u64, DbErr> {
     let txn = super::write_txn(db).await?;
     // Mail not sent yet goes with the user: the links it carries must not reach anyone.
     crate::mail::outbox::cancel_for_user(&txn, u.id).await?;
@@ -773,11 +783,7 @@ pub async fn delete(
         .await?;
     let res = u.clone().delete(&txn).await?;
     txn.commit().await?;
-    if res.rows_affected == 0 {
-        return Ok(None);
-    }
-    changes.publish(db, Change::user_deleted(&u)).await;
-    Ok(Some(u))
+    Ok(res.rows_affected)
 }
 
 /// Blocks a user (admin only): `true` when the state changed, `false` when already blocked.
