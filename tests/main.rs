@@ -13,6 +13,7 @@ mod perf_statements;
 mod pool;
 pub mod process;
 mod rest_account;
+mod rest_golden;
 mod rest_users;
 mod schema_sdl;
 mod security;
