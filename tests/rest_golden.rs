@@ -435,26 +435,30 @@ async fn every_endpoint_answers_as_recorded() {
 
         // The same users over GraphQL, every field, as each kind of caller (the derived resolvers
         // and the one-pass path must keep these answers too).
-        let every = "query($id: ID!) { user(id: $id) { ...all } users(first: 2, filter: { username: \"jane\" }) {
-            totalCount nodes { ...all } } }
-            fragment all on User { id username name state avatarUrl webUrl createdAt bio location skype linkedin
+        // (One root field per document: async-graphql 7.2 orders root fields as they finish.)
+        let fragment = "
+fragment all on User { id username name state avatarUrl webUrl createdAt bio location skype linkedin
             twitter websiteUrl organization email isAdmin lastSignInAt currentSignInAt confirmedAt lastActivityOn
             passwordExpiresAt colorSchemeId projectsLimit canCreateGroup canCreateProject twoFactorEnabled external
             identities { provider externUid createdAt }
             keys(first: 1) { totalCount nodes { id userId title keyType fingerprint fingerprintSha256 createdAt expiresAt }
               edges { cursor } pageInfo { hasNextPage hasPreviousPage } }
             emails { totalCount nodes { id email confirmedAt createdAt } } }";
+        let one = format!("query($id: ID!) {{ user(id: $id) {{ ...all }} }} {fragment}");
+        let page = format!("{{ users(first: 2, filter: {{ username: \"jane\" }}) {{ totalCount nodes {{ ...all }} }} }} {fragment}");
         let vars = json!({ "id": jane_id.to_string() });
         for (who, token) in [("anonymously", None), ("as another user", Some(&*bob_token)), ("as the user", Some(&*jane_token)), ("as admin", Some(&*admin))] {
-            let q = json!({ "query": every, "variables": vars }).to_string();
-            let mut req = app.client.post(format!("{}/graphql", app.base)).header("Content-Type", "application/json").body(q);
-            if let Some(tok) = token {
-                req = req.bearer_auth(tok);
+            for (what, doc) in [("one user", &one), ("a page of users", &page)] {
+                let q = json!({ "query": doc, "variables": vars }).to_string();
+                let mut req = app.client.post(format!("{}/graphql", app.base)).header("Content-Type", "application/json").body(q);
+                if let Some(tok) = token {
+                    req = req.bearer_auth(tok);
+                }
+                let res = req.send().await.expect("request");
+                let status = res.status().as_u16();
+                let body = mask(&res.text().await.expect("body").replace(&app.base, "<base>"));
+                t.text.push_str(&format!("## GraphQL: every field of {what}, {who}\n{status}\n{body}\n\n"));
             }
-            let res = req.send().await.expect("request");
-            let status = res.status().as_u16();
-            let body = res.text().await.expect("body");
-            t.text.push_str(&format!("## GraphQL: every field of a user, {who}\n{status}\n{}\n\n", mask(&body.replace(&app.base, "<base>"))));
         }
 
         // Block, unblock, routes, deletion.
@@ -492,19 +496,20 @@ async fn every_endpoint_answers_as_recorded() {
         }
         let want = std::fs::read_to_string(GOLDEN).expect("the recorded transcript");
         if text != want {
-            let at = text
+            let (line, (got, exp)) = text
                 .lines()
                 .zip(want.lines())
-                .position(|(a, b)| a != b)
-                .unwrap_or(text.lines().count().min(want.lines().count()));
-            let got: Vec<&str> = text.lines().skip(at.saturating_sub(3)).take(8).collect();
-            let exp: Vec<&str> = want.lines().skip(at.saturating_sub(3)).take(8).collect();
+                .enumerate()
+                .find(|(_, (a, b))| a != b)
+                .unwrap_or((0, ("(length)", "(length)")));
+            let col = got.bytes().zip(exp.bytes()).position(|(a, b)| a != b).unwrap_or(0);
+            let around = |s: &str| s.get(col.saturating_sub(80)..(col + 80).min(s.len())).unwrap_or(s).to_string();
             panic!(
-                "{:?}: the transcript differs at line {}:\n--- recorded\n{}\n--- now\n{}",
+                "{:?}: the transcript differs at line {}, byte {col}:\n--- recorded\n…{}…\n--- now\n…{}…",
                 app.backend,
-                at + 1,
-                exp.join("\n"),
-                got.join("\n")
+                line + 1,
+                around(exp),
+                around(got)
             );
         }
     })
