@@ -8,10 +8,11 @@ use entity::user;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::AppState;
-use crate::auth::{Credential, Scopes, Viewer, token};
+use crate::auth::token;
 use crate::domain::owner::Target;
 use crate::domain::tokens::{self, Kind, NewToken};
 use crate::domain::users::{self, CreateUser, UserAttrs, UserRef};
+use crate::domain::viewer::{Credential, Scopes, Viewer};
 
 /// The first active administrator, acting with every scope.
 async fn operator(st: &AppState) -> anyhow::Result<Viewer> {
@@ -56,9 +57,7 @@ pub async fn create_admin(
         reset_password: false,
         skip_confirmation: true,
     };
-    let u = users::create(&st.db, &st.keys, &st.changes, &viewer, input)
-        .await
-        .map_err(fail)?;
+    let u = users::create(st, &viewer, input).await.map_err(fail)?;
     Ok((u, password))
 }
 

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod graphql;
 pub mod http;
 pub mod logging;
@@ -44,21 +45,13 @@ pub use state::AppState;
 use migration::Migrator;
 use sea_orm_migration::sea_orm;
 
-/// Router state: the shared application state and the built schema.
-#[derive(Clone)]
-pub struct HttpState {
-    pub app: AppState,
-    pub schema: graphql::AppSchema,
-    pub queries: Arc<graphql::cache::QueryCache>,
-}
-
 /// Opens the pool. SQLite files get WAL; the parent directory is created when missing (0700),
 /// and the database file is created 0600 (SQLite gives its -wal and -shm files the same mode), so
 /// other local users read neither the data nor what deleted rows left behind.
 pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
     let url = cfg.database_url();
     if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p)) {
-        private_file(std::path::Path::new(path))?;
+        files::private_file(std::path::Path::new(path))?;
     }
     let sqlite = url.starts_with("sqlite:");
     if sqlite {
@@ -88,54 +81,6 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
     }
     Ok(db)
-}
-
-/// Creates `dir` (and its missing parents) readable by this user only, when it does not exist.
-pub(crate) fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    if dir.exists() {
-        return Ok(());
-    }
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir)
-}
-
-/// Creates the directory of a SQLite file (0700) and the file itself (0600) when missing, and
-/// takes group and other access away from an existing file and its -wal and -shm companions.
-fn private_file(path: &std::path::Path) -> std::io::Result<()> {
-    if path.as_os_str().is_empty() || path.to_str().is_some_and(|p| p.starts_with(':')) {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        private_dir(parent)?;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        if !path.exists() {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .mode(0o600)
-                .open(path)?;
-        }
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = path.as_os_str().to_owned();
-            p.push(suffix);
-            let p = std::path::PathBuf::from(p);
-            if let Ok(meta) = std::fs::metadata(&p)
-                && meta.permissions().mode() & 0o077 != 0
-            {
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(meta.permissions().mode() & 0o700))?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Connects, migrates (when configured), derives keys, creates the root administrator on an
@@ -171,15 +116,16 @@ pub async fn init(cfg: Config) -> anyhow::Result<(AppState, Option<String>)> {
             cfg: Arc::new(cfg),
             metrics,
             changes,
+            mail: mail::outbox::Wake::default(),
         },
         root,
     ))
 }
 
-async fn metrics_text(State(st): State<HttpState>) -> impl IntoResponse {
+async fn metrics_text(State(st): State<AppState>) -> impl IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.app.metrics.render(&st.app.db),
+        st.metrics.render(&st.db),
     )
 }
 
@@ -188,8 +134,8 @@ async fn healthz() -> impl IntoResponse {
 }
 
 /// Answers within [`READY_WITHIN`]: 200 while the database answers, else 503.
-async fn readyz(State(st): State<HttpState>) -> impl IntoResponse {
-    let outcome = match tokio::time::timeout(READY_WITHIN, st.app.db.ping()).await {
+async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
+    let outcome = match tokio::time::timeout(READY_WITHIN, st.db.ping()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("no answer in time".to_string()),
@@ -214,19 +160,14 @@ const READY_WITHIN: Duration = Duration::from_millis(900);
 
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
-    let mut schema = graphql::schema_builder(&state.cfg).data(state.clone());
+    let mut schema = graphql::schema::schema_builder(&state.cfg).data(state.clone());
     if !state.cfg.graphql_fast_path {
         schema = schema.data(graphql::fast::SlowPathOnly);
     }
     let schema = schema.finish();
     let cfg = state.cfg.clone();
-    let http = HttpState {
-        app: state,
-        schema,
-        queries: Arc::new(graphql::cache::QueryCache::new(32 << 20)),
-    };
-    let metrics = http.app.metrics.clone();
-    let routes = Router::new()
+    let metrics = state.metrics.clone();
+    let graphql = Router::new()
         .route(
             "/graphql",
             get(graphql::handler::graphql).post(graphql::handler::graphql),
@@ -237,13 +178,20 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/graphql/ws", get(graphql::ws::upgrade))
         .route("/api/graphql/ws", get(graphql::ws::upgrade))
+        .with_state(graphql::handler::GraphqlState {
+            app: state.clone(),
+            schema,
+            queries: Arc::new(graphql::cache::QueryCache::new(32 << 20)),
+        });
+    let routes = Router::new()
+        .merge(graphql)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .nest("/api/v4", rest::router())
         .merge(mail::web::router())
         .fallback(rest::not_found)
-        .with_state(http);
+        .with_state(state);
     harden(routes, &cfg, metrics)
 }
 

@@ -85,7 +85,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Schema => {
-            print!("{}", usergraph::graphql::sdl());
+            print!("{}", usergraph::graphql::schema::sdl());
             Ok(())
         }
         Command::Migrate { action } => {

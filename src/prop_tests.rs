@@ -4,11 +4,11 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Scopes;
 use crate::auth::extract::credentials;
 use crate::domain::page::{MAX_SIZE, Window};
 use crate::domain::ssh_keys;
 use crate::domain::users::UserRef;
+use crate::domain::viewer::Scopes;
 use crate::rest::pagination::Page;
 use crate::rest::params::{Params, parse_bool, parse_date, parse_datetime};
 

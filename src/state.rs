@@ -1,5 +1,5 @@
-//! What every request shares: the database pool, the derived keys, the configuration and the
-//! change bus.
+//! What every request shares: the database pool, the derived keys, the configuration, the
+//! change bus and the mail signal.
 
 use std::sync::Arc;
 
@@ -19,6 +19,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Where the domain tells subscribers what changed (on PostgreSQL, across instances).
     pub changes: ChangeBus,
+    /// Wakes the mail workers after a change queued mail.
+    pub mail: crate::mail::outbox::Wake,
     /// The per-address and per-login limits of signing in.
     pub signin: Arc<SignInLimiter>,
 }

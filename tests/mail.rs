@@ -40,7 +40,14 @@ fn fast() -> WorkerOptions {
 
 fn worker(state: &AppState, opts: WorkerOptions) -> MailWorker {
     let mailer = mail::mailer_for(&state.cfg).expect("mailer");
-    MailWorker::spawn(state.db.clone(), state.cfg.clone(), state.keys.clone(), mailer, opts)
+    MailWorker::spawn(
+        state.mail.subscribe(),
+        state.db.clone(),
+        state.cfg.clone(),
+        state.keys.clone(),
+        mailer,
+        opts,
+    )
 }
 
 /// An app whose mail goes to `sink`, with a fast worker.

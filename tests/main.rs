@@ -8,6 +8,7 @@ mod graphql_auth;
 mod graphql_fast;
 mod graphql_http;
 mod graphql_users;
+mod layers;
 mod mail;
 mod perf_statements;
 mod pool;

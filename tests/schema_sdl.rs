@@ -17,7 +17,7 @@ fn schema_file_matches_the_binary() {
     let printed = String::from_utf8(out.stdout).expect("utf-8 SDL");
     assert_eq!(
         printed,
-        usergraph::graphql::sdl(),
+        usergraph::graphql::schema::sdl(),
         "the binary prints the library's SDL"
     );
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");

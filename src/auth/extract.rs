@@ -3,7 +3,12 @@
 
 use axum::http::{HeaderMap, Uri};
 
-use super::Credentials;
+/// What a request presented.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    pub token: Option<String>,
+    pub sudo: Option<String>,
+}
 
 pub fn credentials(headers: &HeaderMap, uri: &Uri) -> Credentials {
     let query = uri.query().unwrap_or("");

@@ -47,7 +47,7 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> anyhow::Resu
         );
         return Ok(existing.into_bytes());
     }
-    crate::private_dir(data_dir)?;
+    crate::files::private_dir(data_dir)?;
     let value = super::token::generate("") + &super::token::generate("");
     write_private(&path, &value)?;
     tracing::info!(path = %path.display(), "generated a new server secret");

@@ -29,6 +29,7 @@ use crate::auth::{password, token as tok};
 use crate::error::{AppError, AppResult};
 use crate::mail::outbox;
 use crate::mail::templates::{Params, Template};
+use crate::state::AppState;
 
 /// How long a password reset link works.
 pub const RESET_TTL_HOURS: i64 = 24;
@@ -92,7 +93,7 @@ async fn issue(
 }
 
 /// Queues a reset mail (`AccountCreated` for a new account, `ResetPassword` on request) to `to`.
-/// Run it inside the transaction of the change, then `mail::wake()` after the commit.
+/// Run it inside the transaction of the change, then wake the mail workers (`AppState::mail`) after the commit.
 pub async fn issue_reset(
     db: &impl ConnectionTrait,
     sealer: &Sealer,
@@ -197,7 +198,8 @@ async fn consume(db: &impl ConnectionTrait, t: &account_token::Model) -> Result<
 /// `requestPasswordReset`: queues a reset mail when `address` is a user's primary address or
 /// one of their confirmed secondary ones and the user is active; does nothing otherwise. The
 /// answer is the same either way, so it does not tell whether the address is known.
-pub async fn request_password_reset(db: &DatabaseConnection, sealer: &Sealer, address: &str) -> AppResult<()> {
+pub async fn request_password_reset(st: &AppState, address: &str) -> AppResult<()> {
+    let (db, sealer) = (&st.db, &st.keys.sealer);
     let Some((address, u)) = address_and_user(db, address).await? else {
         return Ok(());
     };
@@ -210,7 +212,7 @@ pub async fn request_password_reset(db: &DatabaseConnection, sealer: &Sealer, ad
     let txn = super::write_txn(db).await?;
     issue_reset(&txn, sealer, &u, &address.email, Template::ResetPassword).await?;
     txn.commit().await?;
-    crate::mail::wake();
+    st.mail.wake();
     Ok(())
 }
 
@@ -243,7 +245,8 @@ async fn address_and_user(db: &impl ConnectionTrait, address: &str) -> AppResult
 /// address (primary or secondary) of a user who is not blocked, unless one went to that user in
 /// the last minute; does nothing otherwise. The answer is the same either way. Links sent before
 /// keep working until they expire.
-pub async fn request_confirmation(db: &DatabaseConnection, sealer: &Sealer, address: &str) -> AppResult<()> {
+pub async fn request_confirmation(st: &AppState, address: &str) -> AppResult<()> {
+    let (db, sealer) = (&st.db, &st.keys.sealer);
     let Some((address, u)) = address_and_user(db, address).await? else {
         return Ok(());
     };
@@ -256,7 +259,7 @@ pub async fn request_confirmation(db: &DatabaseConnection, sealer: &Sealer, addr
     let txn = super::write_txn(db).await?;
     issue_confirmation(&txn, sealer, &u, &address).await?;
     txn.commit().await?;
-    crate::mail::wake();
+    st.mail.wake();
     Ok(())
 }
 

@@ -36,7 +36,7 @@ pub struct ActivityQuery {
 }
 
 impl ActivityQuery {
-    pub fn new(viewer: &crate::auth::Viewer, from: Option<NaiveDate>) -> crate::error::AppResult<Self> {
+    pub fn new(viewer: &crate::domain::viewer::Viewer, from: Option<NaiveDate>) -> crate::error::AppResult<Self> {
         super::policy::require_admin(viewer)?;
         let from = from.unwrap_or_else(|| {
             time::today()

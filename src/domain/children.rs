@@ -5,7 +5,7 @@
 //! with the same rows (secondary addresses only).
 
 use entity::{email, identity, ssh_key};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, Statement, Value};
 
 /// Which of the three relations to read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -24,15 +24,15 @@ pub struct Children {
 }
 
 /// One row of the union: its first cell says which table it came from.
-pub(crate) enum Row {
+enum Row {
     Identity(identity::Model),
     Key(ssh_key::Model),
     Email(email::Model),
 }
 
-pub(crate) const IDENTITY: i32 = 0;
-pub(crate) const KEY: i32 = 1;
-pub(crate) const EMAIL: i32 = 2;
+const IDENTITY: i32 = 0;
+const KEY: i32 = 1;
+const EMAIL: i32 = 2;
 
 /// Reads the `wanted` relations of `user_ids`.
 pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32], wanted: Wanted) -> Result<Children, DbErr> {
@@ -47,7 +47,7 @@ pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32], wanted: Wante
     let backend = db.get_database_backend();
     let stmt = statement(backend, user_ids, wanted);
     for res in db.query_all_raw(stmt).await? {
-        match super::decode::child(&res)? {
+        match child(&res)? {
             Row::Identity(m) => out.identities.get_or_insert_with(Vec::new).push(m),
             Row::Key(m) => out.keys.get_or_insert_with(Vec::new).push(m),
             Row::Email(m) => out.emails.get_or_insert_with(Vec::new).push(m),
@@ -132,4 +132,52 @@ fn statement(backend: DatabaseBackend, user_ids: &[i32], wanted: Wanted) -> Stat
         ));
     }
     Statement::from_sql_and_values(backend, branches.join(" UNION ALL "), values)
+}
+
+/// One row of `children::of_users`' union, by its first cell.
+fn child(res: &QueryResult) -> Result<Row, DbErr> {
+    use super::decode::{get, on_backend_row};
+    macro_rules! read {
+        ($row:expr) => {{
+            let row = $row;
+            // A literal is an INT on PostgreSQL and SQLite, a BIGINT on MySQL.
+            let kind: i64 = match get::<_, i32>(row, 0) {
+                Ok(k) => i64::from(k),
+                Err(_) => get::<_, i64>(row, 0)?,
+            };
+            let (id, user_id) = (get(row, 1)?, get(row, 2)?);
+            return match i32::try_from(kind).unwrap_or(-1) {
+                IDENTITY => Ok(Row::Identity(entity::identity::Model {
+                    id,
+                    user_id,
+                    provider: get(row, 3)?,
+                    extern_uid: get(row, 4)?,
+                    created_at: get(row, 9)?,
+                })),
+                KEY => Ok(Row::Key(entity::ssh_key::Model {
+                    id,
+                    user_id,
+                    title: get(row, 3)?,
+                    key: get(row, 4)?,
+                    key_type: get(row, 5)?,
+                    fingerprint_md5: get(row, 6)?,
+                    fingerprint_sha256: get(row, 7)?,
+                    expires_at: get(row, 8)?,
+                    created_at: get(row, 9)?,
+                })),
+                EMAIL => Ok(Row::Email(entity::email::Model {
+                    id,
+                    user_id,
+                    email: get(row, 3)?,
+                    email_canonical: get(row, 4)?,
+                    is_primary: false,
+                    confirmed_at: get(row, 8)?,
+                    created_at: get(row, 9)?,
+                })),
+                other => Err(DbErr::Type(format!("a child row of unknown kind {other}"))),
+            };
+        }};
+    }
+    on_backend_row!(res, read);
+    Err(DbErr::Type("a child row from an unknown backend".into()))
 }

@@ -15,7 +15,7 @@ pub struct ByIndex<M>(pub M);
 /// comparison of type descriptions per cell) was about 4% of the server's CPU on a 100-user page.
 /// Decoding still fails on a value of the wrong size or encoding (`same_as_derived` and the
 /// column tests read every column on every backend).
-fn get<'r, R, T>(row: &'r R, idx: usize) -> Result<T, DbErr>
+pub(crate) fn get<'r, R, T>(row: &'r R, idx: usize) -> Result<T, DbErr>
 where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,
@@ -41,6 +41,7 @@ macro_rules! on_backend_row {
         }
     };
 }
+pub(crate) use on_backend_row;
 
 macro_rules! by_index {
     ($model:path { $($field:ident),+ $(,)? }) => {
@@ -320,52 +321,4 @@ pub async fn users_with_columns(
         .iter()
         .map(|r| partial_user(r, columns))
         .collect()
-}
-
-/// One row of `children::of_users`' union, by its first cell.
-pub(crate) fn child(res: &QueryResult) -> Result<super::children::Row, DbErr> {
-    use super::children::{EMAIL, IDENTITY, KEY, Row};
-    macro_rules! read {
-        ($row:expr) => {{
-            let row = $row;
-            // A literal is an INT on PostgreSQL and SQLite, a BIGINT on MySQL.
-            let kind: i64 = match get::<_, i32>(row, 0) {
-                Ok(k) => i64::from(k),
-                Err(_) => get::<_, i64>(row, 0)?,
-            };
-            let (id, user_id) = (get(row, 1)?, get(row, 2)?);
-            return match i32::try_from(kind).unwrap_or(-1) {
-                IDENTITY => Ok(Row::Identity(entity::identity::Model {
-                    id,
-                    user_id,
-                    provider: get(row, 3)?,
-                    extern_uid: get(row, 4)?,
-                    created_at: get(row, 9)?,
-                })),
-                KEY => Ok(Row::Key(entity::ssh_key::Model {
-                    id,
-                    user_id,
-                    title: get(row, 3)?,
-                    key: get(row, 4)?,
-                    key_type: get(row, 5)?,
-                    fingerprint_md5: get(row, 6)?,
-                    fingerprint_sha256: get(row, 7)?,
-                    expires_at: get(row, 8)?,
-                    created_at: get(row, 9)?,
-                })),
-                EMAIL => Ok(Row::Email(entity::email::Model {
-                    id,
-                    user_id,
-                    email: get(row, 3)?,
-                    email_canonical: get(row, 4)?,
-                    is_primary: false,
-                    confirmed_at: get(row, 8)?,
-                    created_at: get(row, 9)?,
-                })),
-                other => Err(DbErr::Type(format!("a child row of unknown kind {other}"))),
-            };
-        }};
-    }
-    on_backend_row!(res, read);
-    Err(DbErr::Type("a child row from an unknown backend".into()))
 }

@@ -12,11 +12,13 @@ use sea_orm::{
 use super::account_tokens;
 use super::owner::{Owner, Target};
 use super::page::Window;
+use super::policy;
 use super::time;
 use super::validate::{Errors, normalize_email};
-use crate::auth::Viewer;
 use crate::auth::token::Sealer;
+use crate::domain::viewer::Viewer;
 use crate::error::{AppError, AppResult, is_unique_violation};
+use crate::state::AppState;
 
 pub struct NewEmail {
     pub email: Option<String>,
@@ -29,13 +31,8 @@ fn secondary() -> sea_orm::Select<email::Entity> {
 }
 
 /// Adds a secondary address. Order: 401, missing, 403, 404, 400 (format, taken).
-pub async fn add(
-    db: &DatabaseConnection,
-    sealer: &Sealer,
-    viewer: &Viewer,
-    target: &Target,
-    input: NewEmail,
-) -> AppResult<email::Model> {
+pub async fn add(st: &AppState, viewer: &Viewer, target: &Target, input: NewEmail) -> AppResult<email::Model> {
+    let (db, sealer) = (&st.db, &st.keys.sealer);
     viewer.user()?;
     let Some(raw) = input.email.filter(|e| !e.is_empty()) else {
         return Err(AppError::missing(&["email"]));
@@ -52,7 +49,7 @@ pub async fn add(
     if taken > 0 {
         return Err(AppError::field("email", "has already been taken"));
     }
-    let skip = input.skip_confirmation && viewer.is_admin();
+    let skip = input.skip_confirmation && policy::may_skip_confirmation(viewer);
     let res = super::retry_deadlocks(|| insert(db, sealer, owner, &addr, skip)).await;
     let m = match res {
         Ok(m) => m,
@@ -60,7 +57,7 @@ pub async fn add(
         Err(DbErr::RecordNotFound(_)) => return Err(AppError::NotFound("User")),
         Err(e) => return Err(e.into()),
     };
-    crate::mail::wake();
+    st.mail.wake();
     Ok(m)
 }
 
@@ -134,13 +131,13 @@ pub async fn get(db: &impl ConnectionTrait, owner: &Owner, id: i32) -> AppResult
 
 /// One secondary address by id, for its owner or an admin; otherwise the same 404 as missing.
 pub async fn find(db: &impl ConnectionTrait, viewer: &Viewer, id: i32) -> AppResult<email::Model> {
-    let me = viewer.user()?;
+    viewer.user()?;
     let m = secondary()
         .filter(email::Column::Id.eq(id))
         .one(db)
         .await?
         .ok_or(AppError::NotFound("Email"))?;
-    if m.user_id != me.id && !me.admin {
+    if !policy::can_read_private(viewer, m.user_id) {
         return Err(AppError::NotFound("Email"));
     }
     Ok(m)

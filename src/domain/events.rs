@@ -14,7 +14,7 @@ use super::page::Window;
 use super::users::{self, SortDir, UserRef};
 use super::validate::Errors;
 use super::{policy, time};
-use crate::auth::Viewer;
+use crate::domain::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 
 pub const ACTIONS: [&str; 11] = [

@@ -3,6 +3,7 @@
 
 pub mod account_tokens;
 pub mod activities;
+pub mod caller;
 pub mod changes;
 pub mod children;
 pub mod decode;
@@ -19,6 +20,7 @@ pub mod ssh_keys;
 pub mod tokens;
 pub mod users;
 pub mod validate;
+pub mod viewer;
 pub mod watch;
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once

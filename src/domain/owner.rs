@@ -6,7 +6,7 @@ use sea_orm::ConnectionTrait;
 
 use super::policy;
 use super::users::{self, UserRef};
-use crate::auth::Viewer;
+use crate::domain::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 
 /// The subject named by the request: the viewer (`/user/...`), or a given user (`/users/:id/...`,
@@ -45,6 +45,11 @@ impl Owner {
                 Ok(Owner(users::get(db, viewer, r).await?.id))
             }
         }
+    }
+
+    /// For a user already loaded whose lists the caller has checked the viewer may read.
+    pub(super) fn checked(user_id: i32) -> Owner {
+        Owner(user_id)
     }
 
     /// For a user already loaded: allowed when the viewer may read their private fields.

@@ -1,7 +1,7 @@
 //! Who may see and do what. One policy for both fronts: GraphQL field guards and REST view
 //! selection ask these functions.
 
-use crate::auth::{Credential, Viewer};
+use super::viewer::{Access, Credential, Viewer};
 use crate::error::{AppError, AppResult};
 use entity::user;
 
@@ -35,6 +35,39 @@ pub fn sees_admin_view(viewer: &Viewer) -> bool {
 /// May the viewer read a user's impersonation tokens? Admins only.
 pub fn can_read_impersonation_tokens(viewer: &Viewer) -> bool {
     viewer.is_admin()
+}
+
+/// May the viewer add an address for someone and mark it confirmed at once? Admins only.
+pub fn may_skip_confirmation(viewer: &Viewer) -> bool {
+    viewer.is_admin()
+}
+
+/// May `user` act as someone else through sudo? Admins only (the credential needs the `sudo`
+/// scope besides).
+pub fn may_sudo(user: &user::Model) -> bool {
+    user.admin
+}
+
+/// May `viewer` watch the changes of `subject` (a user id; `None` for every user)? Admins any
+/// user and everyone; users themselves only.
+pub fn may_watch(viewer: &Viewer, subject: Option<i32>) -> AppResult<()> {
+    let me = viewer.user()?;
+    viewer.check_access(Access::Read)?;
+    match subject {
+        _ if me.admin => Ok(()),
+        Some(id) if id == me.id => Ok(()),
+        Some(_) => Err(AppError::forbidden("Only administrators may watch other users")),
+        None => Err(AppError::forbidden("Only administrators may watch every user")),
+    }
+}
+
+/// May `viewer` read the tokens of `owner`: personal ones with the owner's private fields,
+/// impersonation ones (whose values are shown) as an admin only.
+pub fn can_read_tokens(viewer: &Viewer, owner: i32, impersonation: bool) -> bool {
+    match impersonation {
+        true => can_read_impersonation_tokens(viewer),
+        false => can_read_private(viewer, owner),
+    }
 }
 
 /// A signed-in admin, else 401 (anonymous) or 403.

@@ -12,9 +12,9 @@ use super::validate::{Errors, normalize_email};
 use super::{activities, time};
 use std::net::IpAddr;
 
-use crate::AppState;
 use crate::auth::password;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 
 pub const MAX_FAILED_ATTEMPTS: i32 = 10;
 pub const LOCK_MINUTES: i64 = 10;

@@ -11,9 +11,10 @@ use sea_orm::{
 
 use super::owner::{Owner, Target};
 use super::page::Window;
+use super::policy;
 use super::time;
 use super::validate::Errors;
-use crate::auth::Viewer;
+use crate::domain::viewer::Viewer;
 use crate::error::{AppError, AppResult, is_unique_violation};
 
 pub const MAX_KEY_LEN: usize = 5000;
@@ -36,7 +37,7 @@ impl Default for KeyRules {
 }
 
 impl KeyRules {
-    pub fn from_config(cfg: &crate::Config) -> Self {
+    pub fn from_config(cfg: &crate::config::Config) -> Self {
         KeyRules {
             rsa_min_bits: cfg.ssh_rsa_min_bits as usize,
             allow_dsa: cfg.ssh_allow_dsa,
@@ -259,12 +260,12 @@ pub async fn get(db: &impl ConnectionTrait, owner: &Owner, key_id: i32) -> AppRe
 
 /// One key by id, for its owner or an admin; anyone else gets the same 404 as for a missing key.
 pub async fn find(db: &impl ConnectionTrait, viewer: &Viewer, key_id: i32) -> AppResult<ssh_key::Model> {
-    let me = viewer.user()?;
+    viewer.user()?;
     let key = ssh_key::Entity::find_by_id(key_id)
         .one(db)
         .await?
         .ok_or(AppError::NotFound("Key"))?;
-    if key.user_id != me.id && !me.admin {
+    if !policy::can_read_private(viewer, key.user_id) {
         return Err(AppError::NotFound("Key"));
     }
     Ok(key)

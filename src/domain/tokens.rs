@@ -13,7 +13,8 @@ use super::owner::{Owner, Target};
 use super::page::Window;
 use super::validate::Errors;
 use super::{policy, time, users};
-use crate::auth::{Keys, Viewer, token as tok};
+use crate::auth::{Keys, token as tok};
+use crate::domain::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -87,6 +88,15 @@ pub async fn owner(db: &impl ConnectionTrait, viewer: &Viewer, kind: Kind, targe
         policy::require_admin(viewer)?;
     }
     Owner::resolve(db, viewer, target).await
+}
+
+/// The owner of a user's tokens already loaded (a nested list): 403 unless the viewer may read
+/// this kind of token of theirs.
+pub fn owner_of_loaded(viewer: &Viewer, kind: Kind, user_id: i32) -> AppResult<Owner> {
+    match policy::can_read_tokens(viewer, user_id, kind == Kind::Impersonation) {
+        true => Ok(Owner::checked(user_id)),
+        false => Err(AppError::Forbidden(None)),
+    }
 }
 
 fn of_kind(owner: &Owner, kind: Kind, state: StateFilter) -> Select<token::Entity> {

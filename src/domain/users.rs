@@ -15,9 +15,11 @@ use super::page::Window;
 use super::policy;
 use super::time;
 use super::validate::{Errors, normalize_email};
-use crate::auth::{Keys, Viewer, password, token as tok};
+use crate::auth::{Keys, password, token as tok};
+use crate::domain::viewer::Viewer;
 use crate::error::{AppError, AppResult, is_unique_violation};
-use crate::mail::{self, templates::Template};
+use crate::mail::templates::Template;
+use crate::state::AppState;
 
 /// A user named by id or by username, as GitLab paths and sudo accept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,7 +179,7 @@ fn filtered(viewer: &Viewer, f: &UserFilter) -> AppResult<Select<user::Entity>> 
     if viewer.user.is_none() && f.username.is_none() {
         return Err(AppError::forbidden("Not authorized to access /api/v4/users"));
     }
-    let admin = viewer.is_admin();
+    let admin = policy::sees_admin_view(viewer);
     if f.extern_uid.is_some() {
         policy::require_admin(viewer)?;
     }
@@ -431,13 +433,8 @@ async fn explain_conflict(
 
 /// Creates a user (admin only). Order of refusals: 401, missing parameters, 403, 409, 400.
 /// Subscribers hear of it (CREATED) once it is committed.
-pub async fn create(
-    db: &DatabaseConnection,
-    keys: &Keys,
-    changes: &ChangeBus,
-    viewer: &Viewer,
-    input: CreateUser,
-) -> AppResult<user::Model> {
+pub async fn create(st: &AppState, viewer: &Viewer, input: CreateUser) -> AppResult<user::Model> {
+    let (db, keys, changes) = (&st.db, &*st.keys, &st.changes);
     let admin = viewer.user()?.clone();
     let a = &input.attrs;
     let mut missing = Vec::new();
@@ -469,7 +466,7 @@ pub async fn create(
     let hash = password::hash(password).await?;
     match insert_user(db, keys, Some(admin.id), &input, hash, true).await {
         Ok(u) => {
-            mail::wake();
+            st.mail.wake();
             changes.publish(db, Change::user(u.id, UserAction::Created)).await;
             Ok(u)
         }

@@ -24,21 +24,12 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use tokio::sync::broadcast;
 
 use super::changes::{Change, ChangeBus, UserAction};
+use super::policy;
 use super::users::{self, UserRef};
-use crate::auth::{self, Access, Credentials, Keys, Viewer};
-use crate::error::{AppError, AppResult};
-
-/// May `viewer` watch `subject` (a user id; `None` for every user)?
-pub fn may_watch(viewer: &Viewer, subject: Option<i32>) -> AppResult<()> {
-    let me = viewer.user()?;
-    viewer.check_access(Access::Read)?;
-    match subject {
-        _ if me.admin => Ok(()),
-        Some(id) if id == me.id => Ok(()),
-        Some(_) => Err(AppError::forbidden("Only administrators may watch other users")),
-        None => Err(AppError::forbidden("Only administrators may watch every user")),
-    }
-}
+use crate::auth::Keys;
+use crate::auth::extract::Credentials;
+use crate::domain::viewer::Viewer;
+use crate::error::AppResult;
 
 /// One subscription: what it watches, and the credentials it was made with.
 pub struct Watcher {
@@ -59,7 +50,7 @@ pub struct UserDelivery {
 /// Starts watching changes to `user_id` (every user when `None`). Subscribes at once: every
 /// change committed after this returns is seen.
 pub fn watch_users(bus: &ChangeBus, viewer: &Viewer, creds: Credentials, user_id: Option<i32>) -> AppResult<Watcher> {
-    may_watch(viewer, user_id)?;
+    policy::may_watch(viewer, user_id)?;
     Ok(Watcher {
         rx: bus.subscribe(),
         creds,
@@ -91,8 +82,8 @@ impl Watcher {
 
     /// The credentials still name a viewer who may watch this subject.
     async fn recheck(&self, db: &impl ConnectionTrait, keys: &Keys) -> AppResult<()> {
-        let viewer = auth::authenticate(db, keys, &self.creds).await?;
-        may_watch(&viewer, self.subject)
+        let viewer = crate::domain::caller::authenticate(db, keys, &self.creds).await?;
+        policy::may_watch(&viewer, self.subject)
     }
 
     /// The next change to the watched user(s). `None` when the bus is gone; an error ends the
@@ -151,7 +142,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::auth::{Credential, Scopes};
+    use crate::domain::viewer::{Credential, Scopes};
+    use crate::error::AppError;
 
     fn viewer(id: i32, admin: bool, scopes: Scopes) -> Viewer {
         let mut u = crate::domain::fixtures::user(id);
@@ -169,13 +161,13 @@ mod tests {
         let all = Scopes::all();
         let admin = viewer(1, true, all);
         let user = viewer(2, false, all);
-        assert!(may_watch(&admin, None).is_ok());
-        assert!(may_watch(&admin, Some(2)).is_ok());
-        assert!(may_watch(&user, Some(2)).is_ok());
-        assert!(matches!(may_watch(&user, Some(1)), Err(AppError::Forbidden(_))));
-        assert!(matches!(may_watch(&user, None), Err(AppError::Forbidden(_))));
+        assert!(policy::may_watch(&admin, None).is_ok());
+        assert!(policy::may_watch(&admin, Some(2)).is_ok());
+        assert!(policy::may_watch(&user, Some(2)).is_ok());
+        assert!(matches!(policy::may_watch(&user, Some(1)), Err(AppError::Forbidden(_))));
+        assert!(matches!(policy::may_watch(&user, None), Err(AppError::Forbidden(_))));
         assert!(matches!(
-            may_watch(&Viewer::anonymous(), Some(2)),
+            policy::may_watch(&Viewer::anonymous(), Some(2)),
             Err(AppError::Unauthorized)
         ));
         let sudo_only = viewer(
@@ -187,7 +179,7 @@ mod tests {
             },
         );
         assert!(matches!(
-            may_watch(&sudo_only, Some(2)),
+            policy::may_watch(&sudo_only, Some(2)),
             Err(AppError::InsufficientScope(_))
         ));
         let read_only = viewer(
@@ -198,6 +190,6 @@ mod tests {
                 ..Default::default()
             },
         );
-        assert!(may_watch(&read_only, Some(2)).is_ok());
+        assert!(policy::may_watch(&read_only, Some(2)).is_ok());
     }
 }

@@ -6,10 +6,11 @@ use serde_json::Value;
 
 use super::connection::{Counting, Relay};
 use super::context::CtxExt;
-use super::query::parse_id;
+use super::inputs::parse_id;
 use super::scalars::Date;
 use super::types::account::{AccessToken, Email, SshKey, TokenState, UserActivity};
-use super::types::event::{Event, EventAction, EventTargetType};
+use super::types::event::{EventAction, EventTargetType};
+use super::types::user::Event;
 use super::types::user::token_list;
 use crate::domain::activities::ActivityQuery;
 use crate::domain::emails::{self, NewEmail};
@@ -349,7 +350,7 @@ impl AccountMutation {
             email: Some(input.email),
             skip_confirmation: input.skip_confirmation,
         };
-        let e = emails::add(&st.db, &st.keys.sealer, ctx.viewer()?, &target(&input.user_id)?, new).await?;
+        let e = emails::add(st, ctx.viewer()?, &target(&input.user_id)?, new).await?;
         Ok(AddEmailPayload { email: Email(e) })
     }
 

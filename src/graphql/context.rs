@@ -1,8 +1,10 @@
 //! Typed access to per-request and shared data in resolvers.
 
+use std::net::IpAddr;
+
 use async_graphql::ContextBase;
 
-use crate::auth::Viewer;
+use crate::domain::viewer::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -22,3 +24,7 @@ impl<T> CtxExt for ContextBase<'_, T> {
             .map_err(|_| AppError::Internal(anyhow::anyhow!("no state in the GraphQL context")))
     }
 }
+
+/// The client's address, for per-client limits.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub Option<IpAddr>);

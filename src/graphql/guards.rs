@@ -18,6 +18,19 @@ pub fn private<T>(ctx: &Context<'_>, user_id: i32, value: impl FnOnce() -> T) ->
     allow_or_forbid(ctx, allowed).then(value)
 }
 
+/// The value of a domain check: a FORBIDDEN answer is recorded at this field and gives `None`;
+/// any other error stays an error.
+pub fn checked<T>(ctx: &Context<'_>, res: Result<T, AppError>) -> Result<Option<T>, AppError> {
+    match res {
+        Ok(v) => Ok(Some(v)),
+        Err(AppError::Forbidden(None)) => {
+            allow_or_forbid(ctx, false);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Records FORBIDDEN at the current field unless `allowed`.
 pub fn allow_or_forbid(ctx: &Context<'_>, allowed: bool) -> bool {
     if !allowed {

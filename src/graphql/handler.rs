@@ -1,7 +1,7 @@
 //! axum glue: authenticate, check each operation against the token's scope and the limits,
 //! execute, and answer as the GraphQL-over-HTTP specification says.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
@@ -16,15 +16,22 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use super::context::ClientAddr;
 use super::limits;
 use super::loaders::DbLoader;
-use crate::HttpState;
-use crate::auth::{self, Access, Viewer};
+use crate::auth;
+use crate::domain::viewer::{Access, Viewer};
 use crate::error::AppError;
+use crate::state::AppState;
 
-/// The client's address, for per-client limits.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientAddr(pub Option<IpAddr>);
+/// The state of the GraphQL routes: the shared application state, the built schema and the
+/// parsed-document cache.
+#[derive(Clone)]
+pub struct GraphqlState {
+    pub app: AppState,
+    pub schema: super::schema::AppSchema,
+    pub queries: std::sync::Arc<super::cache::QueryCache>,
+}
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -171,7 +178,7 @@ fn too_many_fields(max: usize) -> AppError {
 }
 
 /// The refusal of a document past one of the limits, if it is.
-fn check_limits(cfg: &crate::Config, f: &limits::Figures) -> Result<(), AppError> {
+fn check_limits(cfg: &crate::config::Config, f: &limits::Figures) -> Result<(), AppError> {
     let max_fields = cfg.max_fields as u64;
     if f.written_fields > max_fields || f.executed_fields > max_fields {
         return Err(too_many_fields(cfg.max_fields));
@@ -201,7 +208,7 @@ fn root_not_fields(op: &OperationDefinition) -> bool {
 /// Checks one request before it runs; gives the response to send instead when it must not.
 /// Documents are cached only once they passed the limits.
 pub(crate) async fn admit(
-    st: &HttpState,
+    st: &GraphqlState,
     viewer: &Viewer,
     transport: Transport<'_>,
     req: &mut async_graphql::Request,
@@ -317,7 +324,7 @@ fn is_request_error(resp: &async_graphql::Response) -> bool {
 }
 
 pub async fn graphql(
-    State(st): State<HttpState>,
+    State(st): State<GraphqlState>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -350,7 +357,7 @@ pub async fn graphql(
         }
     };
     let creds = auth::extract::credentials(&headers, &uri);
-    let viewer = match auth::authenticate(&st.app.db, &st.app.keys, &creds).await {
+    let viewer = match crate::domain::caller::authenticate(&st.app.db, &st.app.keys, &creds).await {
         Ok(v) => v,
         Err(e) => return error_response(e, media),
     };
@@ -399,7 +406,7 @@ pub async fn graphql(
 }
 
 async fn execute(
-    st: &HttpState,
+    st: &GraphqlState,
     viewer: Viewer,
     client: ClientAddr,
     req: async_graphql::Request,
@@ -445,8 +452,10 @@ mod tests {
         cfg.secret = Some("usergraph-unit-test-secret-0123456789".into());
         cfg.data_dir = std::env::temp_dir().join("usergraph-unit-tests");
         let (app, _) = crate::init(cfg).await.unwrap();
-        let st = HttpState {
-            schema: crate::graphql::schema_builder(&app.cfg).data(app.clone()).finish(),
+        let st = GraphqlState {
+            schema: crate::graphql::schema::schema_builder(&app.cfg)
+                .data(app.clone())
+                .finish(),
             app,
             queries: std::sync::Arc::new(crate::graphql::cache::QueryCache::new(1 << 20)),
         };

@@ -84,7 +84,7 @@ impl MailMutation {
         #[graphql(desc = "What to do.")] input: RequestPasswordResetInput,
     ) -> Result<RequestPasswordResetPayload> {
         let st = ctx.state()?;
-        account_tokens::request_password_reset(&st.db, &st.keys.sealer, &input.email).await?;
+        account_tokens::request_password_reset(st, &input.email).await?;
         Ok(RequestPasswordResetPayload {
             message: account_tokens::RESET_REQUESTED.into(),
         })
@@ -99,7 +99,7 @@ impl MailMutation {
         #[graphql(desc = "What to do.")] input: ResendConfirmationInput,
     ) -> Result<ResendConfirmationPayload> {
         let st = ctx.state()?;
-        account_tokens::request_confirmation(&st.db, &st.keys.sealer, &input.email).await?;
+        account_tokens::request_confirmation(st, &input.email).await?;
         Ok(ResendConfirmationPayload {
             message: account_tokens::CONFIRMATION_REQUESTED.into(),
         })

@@ -3,9 +3,9 @@
 use async_graphql::{Context, ID, InputObject, MergedObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::context::ClientAddr;
 use super::context::CtxExt;
-use super::handler::ClientAddr;
-use super::query::parse_id;
+use super::inputs::parse_id;
 use super::types::user::User;
 use crate::domain::sessions::{self, SignIn};
 use crate::domain::users::{self, CreateUser, UserAttrs, UserRef};
@@ -231,7 +231,7 @@ impl UserMutation {
         #[graphql(desc = "What to do.")] input: CreateUserInput,
     ) -> Result<CreateUserPayload> {
         let st = ctx.state()?;
-        let u = users::create(&st.db, &st.keys, &st.changes, ctx.viewer()?, attrs_of_create(input)).await?;
+        let u = users::create(st, ctx.viewer()?, attrs_of_create(input)).await?;
         Ok(CreateUserPayload { user: User(u) })
     }
 

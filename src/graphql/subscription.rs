@@ -6,10 +6,10 @@ use async_graphql::{Context, ID, Result, Subscription as GraphQLSubscription};
 use futures_util::Stream;
 
 use super::context::CtxExt;
-use super::query::parse_id;
+use super::inputs::parse_id;
 use super::types::change::UserChange;
-use super::types::event::Event;
-use crate::auth::Credentials;
+use super::types::user::Event;
+use crate::auth::extract::Credentials;
 use crate::domain::watch::{self, Watcher};
 use crate::error::AppError;
 use crate::state::AppState;

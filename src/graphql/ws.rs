@@ -2,7 +2,7 @@
 //! protocol (`connection_init`, `subscribe`, `next`, `complete`) and the older graphql-ws one
 //! (`start`, `data`, `stop`), as the client asks in `Sec-WebSocket-Protocol`.
 //!
-//! **Authentication** happens once, at `connection_init`, through [`auth::authenticate`] as for
+//! **Authentication** happens once, at `connection_init`, through [`crate::domain::caller::authenticate`] as for
 //! HTTP. The token comes from the init payload — `{"Authorization": "Bearer <token>"}`,
 //! `{"PRIVATE-TOKEN": "<token>"}`, `{"authToken": "<token>"}`, any case of those keys, also inside
 //! a `headers` object; `Sudo` as well — or else from the upgrade request (`PRIVATE-TOKEN` or
@@ -32,11 +32,14 @@ use futures_util::stream::BoxStream;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 
-use super::handler::{ClientAddr, Transport, admit, record_errors};
+use super::context::ClientAddr;
+use super::handler::GraphqlState;
+use super::handler::{Transport, admit, record_errors};
 use super::loaders::DbLoader;
 use super::subscription::SubscriberCredentials;
-use crate::HttpState;
-use crate::auth::{self, Credentials, Viewer};
+use crate::auth;
+use crate::auth::extract::Credentials;
+use crate::domain::viewer::Viewer;
 use crate::error::AppError;
 
 /// How long a client may take to send `connection_init`.
@@ -128,7 +131,7 @@ impl Drop for Slot {
 /// Runs each operation of one connection as its viewer, after the checks of HTTP.
 #[derive(Clone)]
 struct ConnectionExecutor {
-    st: HttpState,
+    st: GraphqlState,
     session: Arc<Session>,
     client: ClientAddr,
 }
@@ -207,7 +210,7 @@ fn requested_protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 
 /// `GET /graphql/ws`: the WebSocket upgrade.
 pub async fn upgrade(
-    State(st): State<HttpState>,
+    State(st): State<GraphqlState>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
     headers: HeaderMap,
     uri: Uri,
@@ -233,7 +236,7 @@ pub async fn upgrade(
 }
 
 async fn serve(
-    st: HttpState,
+    st: GraphqlState,
     socket: WebSocket,
     protocol: WebSocketProtocols,
     from_upgrade: Credentials,
@@ -250,7 +253,7 @@ async fn serve(
         let st = st.clone();
         move |payload: Value| async move {
             let creds = merge(payload_credentials(&payload), &from_upgrade);
-            let outcome = match auth::authenticate(&st.app.db, &st.app.keys, &creds).await {
+            let outcome = match crate::domain::caller::authenticate(&st.app.db, &st.app.keys, &creds).await {
                 Ok(v) if v.user.is_none() => Err(AppError::Unauthorized),
                 other => other,
             };

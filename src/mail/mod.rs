@@ -3,7 +3,7 @@
 //! templates, and the two pages the mailed links open.
 //!
 //! A change that sends mail writes an outbox row in its own transaction ([`outbox::enqueue`]) and
-//! calls [`wake`] after the commit; the request never waits for delivery and never fails because
+//! calls [`outbox::Wake::wake`] after the commit; the request never waits for delivery and never fails because
 //! of it. The worker ([`MailWorker`]) delivers due rows with retries and backoff.
 
 pub mod outbox;
@@ -12,14 +12,13 @@ pub mod web;
 mod worker;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use tokio::sync::watch;
 
 pub use worker::{MailWorker, WorkerOptions};
 
@@ -176,7 +175,7 @@ pub fn mailer_for(cfg: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
         Some(url) => Arc::new(SmtpMailer::from_url(url)?),
         None => {
             let dir = mail_dir(cfg);
-            crate::private_dir(&dir)
+            crate::files::private_dir(&dir)
                 .map_err(|e| anyhow::anyhow!("cannot create the mail directory {}: {e}", dir.display()))?;
             Arc::new(DirMailer::new(dir))
         }
@@ -196,22 +195,11 @@ pub fn start(state: &AppState) -> anyhow::Result<MailWorker> {
         tracing::info!("outgoing mail goes to {}", mailer.describe());
     }
     Ok(MailWorker::spawn(
+        state.mail.subscribe(),
         state.db.clone(),
         state.cfg.clone(),
         state.keys.clone(),
         mailer,
         WorkerOptions::from_config(&state.cfg),
     ))
-}
-
-static WAKE: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
-
-/// Tells every worker of this process that mail was queued (call it after the commit). Workers
-/// also poll, so a missed wake-up (or a row queued by another instance) only waits for the poll.
-pub fn wake() {
-    WAKE.send_modify(|n| *n = n.wrapping_add(1));
-}
-
-pub(crate) fn wake_signal() -> watch::Receiver<u64> {
-    WAKE.subscribe()
 }

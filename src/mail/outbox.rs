@@ -18,6 +18,29 @@ use super::templates::{Params, Template};
 use crate::auth::token::{self as tok, Sealer};
 use crate::domain::time;
 
+/// Tells the mail workers of this process that mail was queued: the domain calls
+/// [`Wake::wake`] after the commit of a change that queued some. Workers also poll, so a missed
+/// wake-up (or a row queued by another instance) only waits for the poll.
+#[derive(Clone, Debug)]
+pub struct Wake(std::sync::Arc<tokio::sync::watch::Sender<u64>>);
+
+impl Default for Wake {
+    fn default() -> Self {
+        Wake(std::sync::Arc::new(tokio::sync::watch::channel(0).0))
+    }
+}
+
+impl Wake {
+    pub fn wake(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// What a worker waits on.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
 pub const PENDING: &str = "pending";
 pub const SENDING: &str = "sending";
 pub const SENT: &str = "sent";
@@ -43,7 +66,7 @@ pub fn open_params(sealer: &Sealer, stored: &str) -> Option<Params> {
 }
 
 /// Queues one mail to user `user_id`. Call it with the transaction of the change that causes the
-/// mail, then [`super::wake`] the worker after the commit.
+/// mail, then [`Wake::wake`] the workers after the commit.
 pub async fn enqueue(
     db: &impl ConnectionTrait,
     sealer: &Sealer,

@@ -12,11 +12,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::HttpState;
 use crate::domain::account_tokens;
 use crate::error::AppError;
+use crate::state::AppState;
 
-pub fn router() -> Router<HttpState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users/confirmation", get(confirmation))
         .route("/users/password/edit", get(edit_password))
@@ -30,11 +30,11 @@ fn param(q: &HashMap<String, String>, name: &str) -> Result<String, AppError> {
 }
 
 async fn confirmation(
-    State(st): State<HttpState>,
+    State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let token = param(&q, "confirmation_token")?;
-    let (address, user) = account_tokens::confirm_email(&st.app.db, &token).await?;
+    let (address, user) = account_tokens::confirm_email(&st.db, &token).await?;
     Ok(Json(json!({
         "message": "Your email address has been successfully confirmed.",
         "email": address.email,
@@ -48,17 +48,17 @@ async fn confirmation(
 pub const RESET_MUTATION: &str = "mutation($token: String!, $password: String!) { resetPassword(input: { token: $token, password: $password }) { user { username } } }";
 
 async fn edit_password(
-    State(st): State<HttpState>,
+    State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     let token = param(&q, "reset_password_token")?;
-    let t = account_tokens::check_reset_token(&st.app.db, &token).await?;
+    let t = account_tokens::check_reset_token(&st.db, &token).await?;
     Ok(Json(json!({
         "message": "To choose a new password, POST the resetPassword mutation to /graphql with this token and the new password. The token works once.",
         "reset_password_token": token,
         "expires_at": t.expires_at,
         "graphql": {
-            "endpoint": format!("{}/graphql", st.app.cfg.external_url()),
+            "endpoint": format!("{}/graphql", st.cfg.external_url()),
             "query": RESET_MUTATION,
             "variables": { "token": token, "password": "<new password>" },
         },

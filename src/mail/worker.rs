@@ -97,7 +97,9 @@ pub struct MailWorker {
 }
 
 impl MailWorker {
+    /// `wake` is the state's [`super::outbox::Wake`], subscribed.
     pub fn spawn(
+        wake: watch::Receiver<u64>,
         db: DatabaseConnection,
         cfg: Arc<Config>,
         keys: Arc<Keys>,
@@ -112,7 +114,7 @@ impl MailWorker {
             mailer,
             opts,
         };
-        let handle = tokio::spawn(async move { w.run(stop_rx).await });
+        let handle = tokio::spawn(async move { w.run(wake, stop_rx).await });
         MailWorker {
             stop,
             handle: Some(handle),
@@ -149,8 +151,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 const KEEP_DAYS: i64 = 30;
 
 impl Worker {
-    async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut wake = super::wake_signal();
+    async fn run(self, mut wake: watch::Receiver<u64>, mut stop: watch::Receiver<bool>) {
         let mut pruned: Option<Instant> = None;
         loop {
             if *stop.borrow() {

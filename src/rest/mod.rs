@@ -2,24 +2,22 @@
 //! Handlers translate only; every rule is in `domain/`.
 
 mod account;
+pub mod extract;
 pub mod pagination;
 pub mod params;
 mod users;
 pub mod views;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use crate::HttpState;
-use crate::auth::{self, Access, Viewer};
 use crate::error::AppError;
+use crate::state::AppState;
 
-pub fn router() -> Router<HttpState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::show).put(users::update).delete(users::delete))
@@ -82,52 +80,4 @@ async fn method_not_allowed() -> Response {
         axum::Json(json!({ "error": "405 Not Allowed" })),
     )
         .into_response()
-}
-
-/// The caller, anonymous or not, with the token's scope checked against the method.
-pub struct Caller(pub Viewer);
-
-impl FromRequestParts<HttpState> for Caller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, st: &HttpState) -> Result<Self, Self::Rejection> {
-        let creds = auth::extract::credentials(&parts.headers, &parts.uri);
-        let viewer = auth::authenticate(&st.app.db, &st.app.keys, &creds).await?;
-        let access = if parts.method == Method::GET || parts.method == Method::HEAD {
-            Access::Read
-        } else {
-            Access::Write
-        };
-        viewer.check_access(access)?;
-        Ok(Caller(viewer))
-    }
-}
-
-/// A signed-in caller: anonymous requests are 401 before any parameter is looked at.
-pub struct Signed(pub Viewer);
-
-impl FromRequestParts<HttpState> for Signed {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, st: &HttpState) -> Result<Self, Self::Rejection> {
-        let Caller(viewer) = Caller::from_request_parts(parts, st).await?;
-        viewer.user()?;
-        Ok(Signed(viewer))
-    }
-}
-
-/// A numeric id in a `/users/:id/...` path; anything else is GitLab's route 404.
-pub fn path_id(s: &str) -> Result<i32, AppError> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::RouteNotFound);
-    }
-    s.parse().map_err(|_| AppError::RouteNotFound)
-}
-
-/// A numeric id in a `/user/...` path; anything else is 400 `<name> is invalid`.
-pub fn param_id(name: &str, s: &str) -> Result<i32, AppError> {
-    s.parse::<i32>()
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| AppError::invalid_param(name))
 }

@@ -6,14 +6,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::extract::{Caller, Signed, path_id};
 use super::pagination::{self, Page, Paged};
 use super::params::Params;
 use super::views::{self, UserBasic, UserFull, UserSingle};
-use super::{Caller, Signed, path_id};
-use crate::HttpState;
 use crate::domain::policy;
 use crate::domain::users::{self, CreateUser, SortDir, UserAttrs, UserFilter, UserOrder, UserRef};
 use crate::error::AppError;
+use crate::state::AppState;
 
 fn attrs(p: &Params) -> Result<UserAttrs, AppError> {
     Ok(UserAttrs {
@@ -39,13 +39,13 @@ fn attrs(p: &Params) -> Result<UserAttrs, AppError> {
 }
 
 /// The full view of one user, with identities.
-async fn full(st: &HttpState, u: &entity::user::Model) -> Result<UserFull, AppError> {
-    let ids = users::identities_of(&st.app.db, &[u.id]).await?;
-    Ok(UserFull::new(&st.app.cfg.external_url(), u, &ids))
+async fn full(st: &AppState, u: &entity::user::Model) -> Result<UserFull, AppError> {
+    let ids = users::identities_of(&st.db, &[u.id]).await?;
+    Ok(UserFull::new(&st.cfg.external_url(), u, &ids))
 }
 
 pub async fn list(
-    State(st): State<HttpState>,
+    State(st): State<AppState>,
     Caller(viewer): Caller,
     OriginalUri(uri): OriginalUri,
     p: Params,
@@ -64,10 +64,10 @@ pub async fn list(
         created_after: p.datetime("created_after")?,
         created_before: p.datetime("created_before")?,
     };
-    let db = &st.app.db;
+    let db = &st.db;
     let rows = users::list(db, &viewer, &filter, order, sort, page.window(), None).await?;
     let total = users::count(db, &viewer, &filter).await?;
-    let base = st.app.cfg.external_url();
+    let base = st.cfg.external_url();
     let headers = pagination::headers(&base, &uri, page, total);
     if policy::sees_admin_view(&viewer) {
         let ids: Vec<i32> = rows.iter().map(|u| u.id).collect();
@@ -84,32 +84,32 @@ pub async fn list(
 }
 
 pub async fn show(
-    State(st): State<HttpState>,
+    State(st): State<AppState>,
     Caller(viewer): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
     if policy::sees_admin_view(&viewer) {
-        let (u, identities) = users::with_identities(&st.app.db, id)
+        let (u, identities) = users::with_identities(&st.db, id)
             .await?
             .ok_or(AppError::NotFound("User"))?;
-        Ok(Json(UserFull::new(&st.app.cfg.external_url(), &u, &identities)).into_response())
+        Ok(Json(UserFull::new(&st.cfg.external_url(), &u, &identities)).into_response())
     } else {
-        let u = users::get(&st.app.db, &viewer, &UserRef::Id(id)).await?;
-        Ok(Json(UserSingle::new(&st.app.cfg.external_url(), &u)).into_response())
+        let u = users::get(&st.db, &viewer, &UserRef::Id(id)).await?;
+        Ok(Json(UserSingle::new(&st.cfg.external_url(), &u)).into_response())
     }
 }
 
-pub async fn me(State(st): State<HttpState>, Signed(viewer): Signed) -> Result<Response, AppError> {
+pub async fn me(State(st): State<AppState>, Signed(viewer): Signed) -> Result<Response, AppError> {
     let u = viewer.user()?;
     let mut view = full(&st, u).await?;
     if viewer.sudo_by.is_some() {
-        view.private_token = users::private_token(&st.app.db, &st.app.keys, u.id).await?;
+        view.private_token = users::private_token(&st.db, &st.keys, u.id).await?;
     }
     Ok(Json(view).into_response())
 }
 
-pub async fn create(State(st): State<HttpState>, Signed(viewer): Signed, p: Params) -> Result<Response, AppError> {
+pub async fn create(State(st): State<AppState>, Signed(viewer): Signed, p: Params) -> Result<Response, AppError> {
     let confirm = p.boolean("confirm")?;
     let skip = p.boolean("skip_confirmation")?;
     let input = CreateUser {
@@ -117,48 +117,48 @@ pub async fn create(State(st): State<HttpState>, Signed(viewer): Signed, p: Para
         reset_password: p.boolean("reset_password")?.unwrap_or(false),
         skip_confirmation: skip.unwrap_or(false) || confirm == Some(false),
     };
-    let u = users::create(&st.app.db, &st.app.keys, &st.app.changes, &viewer, input).await?;
+    let u = users::create(&st, &viewer, input).await?;
     Ok((StatusCode::CREATED, Json(full(&st, &u).await?)).into_response())
 }
 
 pub async fn update(
-    State(st): State<HttpState>,
+    State(st): State<AppState>,
     Signed(viewer): Signed,
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
-    let u = users::update(&st.app.db, &st.app.changes, &viewer, &UserRef::Id(id), attrs(&p)?).await?;
+    let u = users::update(&st.db, &st.changes, &viewer, &UserRef::Id(id), attrs(&p)?).await?;
     Ok(Json(full(&st, &u).await?).into_response())
 }
 
 pub async fn delete(
-    State(st): State<HttpState>,
+    State(st): State<AppState>,
     Signed(viewer): Signed,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
-    let identities = users::identities_of(&st.app.db, &[id]).await?;
-    match users::delete(&st.app.db, &st.app.changes, &viewer, &UserRef::Id(id)).await? {
-        Some(u) => Ok(Json(UserFull::new(&st.app.cfg.external_url(), &u, &identities)).into_response()),
+    let identities = users::identities_of(&st.db, &[id]).await?;
+    match users::delete(&st.db, &st.changes, &viewer, &UserRef::Id(id)).await? {
+        Some(u) => Ok(Json(UserFull::new(&st.cfg.external_url(), &u, &identities)).into_response()),
         None => Ok(Json(json!({})).into_response()),
     }
 }
 
 pub async fn block(
-    State(st): State<HttpState>,
+    State(st): State<AppState>,
     Signed(viewer): Signed,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (changed, _) = users::block(&st.app.db, &st.app.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    let (changed, _) = users::block(&st.db, &st.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
     Ok((StatusCode::CREATED, Json(changed)).into_response())
 }
 
 pub async fn unblock(
-    State(st): State<HttpState>,
+    State(st): State<AppState>,
     Signed(viewer): Signed,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (changed, _) = users::unblock(&st.app.db, &st.app.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    let (changed, _) = users::unblock(&st.db, &st.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
     Ok((StatusCode::CREATED, Json(changed)).into_response())
 }

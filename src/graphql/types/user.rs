@@ -1,23 +1,24 @@
 //! The `User` type: public fields for everyone, private fields behind the soft guard.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{identity, user};
+use entity::{event, identity, user};
+use serde_json::Value;
 
 use super::account::{AccessToken, Email, SshKey, TokenState};
-use super::event::{Event, EventAction, EventTargetType};
-use crate::domain::events::EventFilter;
+use super::event::{EventAction, EventTargetType};
+use crate::domain::events::{self, EventFilter};
 use crate::domain::owner::Owner;
 use crate::domain::tokens::{self, Kind};
 use crate::domain::{policy, users};
 use crate::graphql::connection::{Counting, Relay};
 use crate::graphql::context::CtxExt;
 use crate::graphql::guards;
+use crate::graphql::inputs::SortDirection;
 use crate::graphql::loaders::{
-    DbLoader, EmailsOf, EventCountOf, EventsOf, IdentitiesOf, KeysOf, TokensOf, loader_error,
+    DbLoader, EmailsOf, EventCountOf, EventsOf, IdentitiesOf, KeysOf, TokensOf, UserId, loader_error,
 };
-use crate::graphql::query::SortDirection;
 use crate::graphql::scalars::Date;
 
 /// The state of a user account.
@@ -353,13 +354,8 @@ impl UserObject<'_> {
         #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Option<Counting<AccessToken>>> {
-        if guards::private(ctx, self.0.id, || ()).is_none() {
-            return Ok(None);
-        }
-        Ok(Some(
-            self.tokens(ctx, Kind::Personal, state, Relay::new(ctx, first, after, last, before))
-                .await?,
-        ))
+        self.tokens(ctx, Kind::Personal, state, Relay::new(ctx, first, after, last, before))
+            .await
     }
 
     /// The user's impersonation tokens, with their values. Admin only.
@@ -373,32 +369,29 @@ impl UserObject<'_> {
         #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Option<Counting<AccessToken>>> {
-        let viewer = ctx.viewer()?;
-        if !guards::allow_or_forbid(ctx, policy::can_read_impersonation_tokens(viewer)) {
-            return Ok(None);
-        }
-        Ok(Some(
-            self.tokens(
-                ctx,
-                Kind::Impersonation,
-                state,
-                Relay::new(ctx, first, after, last, before),
-            )
-            .await?,
-        ))
+        self.tokens(
+            ctx,
+            Kind::Impersonation,
+            state,
+            Relay::new(ctx, first, after, last, before),
+        )
+        .await
     }
 }
 
 impl UserObject<'_> {
-    /// A page of this user's tokens, loaded in one batch with every other user's on the page.
+    /// A page of this user's tokens, loaded in one batch with every other user's on the page;
+    /// null (and FORBIDDEN) when the viewer may not read them.
     async fn tokens(
         &self,
         ctx: &Context<'_>,
         kind: Kind,
         state: Option<TokenState>,
         relay: Relay,
-    ) -> Result<Counting<AccessToken>> {
-        let owner = Owner::of_loaded(ctx.viewer()?, self.0.id)?;
+    ) -> Result<Option<Counting<AccessToken>>> {
+        let Some(owner) = guards::checked(ctx, tokens::owner_of_loaded(ctx.viewer()?, kind, self.0.id))? else {
+            return Ok(None);
+        };
         let key = TokensOf {
             user: owner.id(),
             kind,
@@ -409,7 +402,9 @@ impl UserObject<'_> {
             .load_one(key)
             .await?
             .unwrap_or_default();
-        Ok(relay.slice(rows.into_iter().map(|m| AccessToken::listed(ctx, m)).collect())?)
+        Ok(Some(relay.slice(
+            rows.into_iter().map(|m| AccessToken::listed(ctx, m)).collect(),
+        )?))
     }
 }
 
@@ -436,4 +431,71 @@ pub async fn token_list(
             || tokens::count(db, &owner, kind, state),
         )
         .await?)
+}
+
+/// A contribution event.
+pub struct Event(pub event::Model);
+
+/// A contribution event: something a user did, as ingested or recorded.
+#[Object]
+impl Event {
+    /// The event's id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Title, for events that have one.
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    /// The project the event happened in.
+    async fn project_id(&self) -> Option<i32> {
+        self.0.project_id
+    }
+    /// The raw action: created, updated, closed, reopened, pushed, commented, merged, joined,
+    /// left, destroyed or expired.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    /// The action as GitLab words it, e.g. `pushed to`, `commented on`, `accepted`.
+    async fn action_name(&self) -> &str {
+        events::action_name(&self.0)
+    }
+    /// Id of the target.
+    async fn target_id(&self) -> Option<i32> {
+        self.0.target_id
+    }
+    /// Type of the target, e.g. `Issue`, `MergeRequest`, `Note`.
+    async fn target_type(&self) -> Option<&str> {
+        self.0.target_type.as_deref()
+    }
+    /// Title of the target.
+    async fn target_title(&self) -> Option<&str> {
+        self.0.target_title.as_deref()
+    }
+    /// The author's id.
+    async fn author_id(&self) -> ID {
+        ID(self.0.author_id.to_string())
+    }
+    /// The author.
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
+        Ok(loader.load_one(UserId(self.0.author_id)).await?.map(User))
+    }
+    /// The author's username.
+    async fn author_username(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
+        Ok(loader.load_one(UserId(self.0.author_id)).await?.map(|u| u.username))
+    }
+    /// Push data and other details, as ingested.
+    async fn data(&self) -> Option<Json<Value>> {
+        self.0.data.clone().map(Json)
+    }
+    /// The note of a `commented` event.
+    async fn note(&self) -> Option<Json<Value>> {
+        self.0.note.clone().map(Json)
+    }
+    /// When it happened.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
 }

@@ -1,0 +1,103 @@
+//! Arguments and input objects shared by several fields: orders, filters, ids.
+
+use async_graphql::{Enum, ID, InputObject};
+use chrono::{DateTime, Utc};
+
+use crate::domain::users::{SortDir, UserFilter, UserOrder};
+use crate::error::AppError;
+
+/// Fields to order users by.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum UserOrderBy {
+    #[default]
+    /// By id (creation order).
+    Id,
+    /// By full name.
+    Name,
+    /// By username, case-insensitively.
+    Username,
+    /// By creation time.
+    CreatedAt,
+    /// By last change.
+    UpdatedAt,
+}
+
+impl From<UserOrderBy> for UserOrder {
+    fn from(o: UserOrderBy) -> Self {
+        match o {
+            UserOrderBy::Id => UserOrder::Id,
+            UserOrderBy::Name => UserOrder::Name,
+            UserOrderBy::Username => UserOrder::Username,
+            UserOrderBy::CreatedAt => UserOrder::CreatedAt,
+            UserOrderBy::UpdatedAt => UserOrder::UpdatedAt,
+        }
+    }
+}
+
+/// Sort direction.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum SortDirection {
+    #[default]
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+impl From<SortDirection> for SortDir {
+    fn from(s: SortDirection) -> Self {
+        match s {
+            SortDirection::Asc => SortDir::Asc,
+            SortDirection::Desc => SortDir::Desc,
+        }
+    }
+}
+
+/// Filters of the users list; all given filters must match.
+#[derive(InputObject, Default, Clone)]
+pub struct UsersFilter {
+    /// Case-insensitive substring of the username or name (and e-mail, for admins).
+    pub search: Option<String>,
+    /// Exact username, case-insensitive.
+    pub username: Option<String>,
+    /// Only active users when true.
+    #[graphql(default)]
+    pub active: bool,
+    /// Only blocked users when true.
+    #[graphql(default)]
+    pub blocked: bool,
+    /// Only external users when true (applied for admins only).
+    #[graphql(default)]
+    pub external: bool,
+    /// Users linked to this external uid (admin only; needs `provider`).
+    pub extern_uid: Option<String>,
+    /// Provider of `externUid` (admin only).
+    pub provider: Option<String>,
+    /// Users created after this time (admins only).
+    pub created_after: Option<DateTime<Utc>>,
+    /// Users created before this time (admins only).
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+impl From<UsersFilter> for UserFilter {
+    fn from(f: UsersFilter) -> Self {
+        UserFilter {
+            search: f.search,
+            username: f.username,
+            active: f.active,
+            blocked: f.blocked,
+            external: f.external,
+            extern_uid: f.extern_uid,
+            provider: f.provider,
+            created_after: f.created_after,
+            created_before: f.created_before,
+        }
+    }
+}
+
+pub(crate) fn parse_id(field: &str, id: &ID) -> Result<i32, AppError> {
+    id.parse::<i32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| AppError::field(field, "is not a valid id"))
+}
