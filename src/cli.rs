@@ -42,7 +42,7 @@ pub async fn create_admin(
     email: String,
     name: Option<String>,
     password: Option<String>,
-) -> anyhow::Result<(user::Model, String)> {
+) -> anyhow::Result<(i32, String)> {
     let viewer = operator(st).await?;
     let password = password.unwrap_or_else(|| token::generate(""));
     let input = CreateUser {
@@ -58,7 +58,7 @@ pub async fn create_admin(
         skip_confirmation: true,
     };
     let u = users::create(st, &viewer, input).await.map_err(fail)?;
-    Ok((u, password))
+    Ok((u.id(), password))
 }
 
 /// Creates a personal access token for a user (by id or username); returns its value.
@@ -79,5 +79,7 @@ pub async fn create_token(
     let created = tokens::create(&st.db, &st.keys, &viewer, Kind::Personal, &target, input)
         .await
         .map_err(fail)?;
-    Ok(created.value)
+    created
+        .value
+        .ok_or_else(|| anyhow::anyhow!("the new token has no value"))
 }

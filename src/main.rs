@@ -118,8 +118,9 @@ async fn main() -> anyhow::Result<()> {
             init_tracing(cli.config.log_format);
             let (state, _) = usergraph::init(cli.config).await?;
             let given = password.is_some();
-            let (u, password) = usergraph::cli::create_admin(&state, username, email, name, password).await?;
-            println!("Created administrator {} (id {}).", u.username, u.id);
+            let shown = username.clone();
+            let (id, password) = usergraph::cli::create_admin(&state, username, email, name, password).await?;
+            println!("Created administrator {shown} (id {id}).");
             if !given {
                 println!("Password (shown only now): {password}");
             }

@@ -4,9 +4,13 @@
 use chrono::NaiveDate;
 use entity::user;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use super::fields::ActivityRow;
+use super::page::{Listed, Listing, PageRequest, Window};
 use super::time;
+use super::viewer::Viewer;
+use crate::error::AppResult;
 
 pub async fn touch(db: &impl ConnectionTrait, u: &user::Model) -> Result<(), sea_orm::DbErr> {
     let today = time::today();
@@ -36,7 +40,7 @@ pub struct ActivityQuery {
 }
 
 impl ActivityQuery {
-    pub fn new(viewer: &crate::domain::viewer::Viewer, from: Option<NaiveDate>) -> crate::error::AppResult<Self> {
+    pub fn new(viewer: &Viewer, from: Option<NaiveDate>) -> AppResult<Self> {
         super::policy::require_admin(viewer)?;
         let from = from.unwrap_or_else(|| {
             time::today()
@@ -49,24 +53,37 @@ impl ActivityQuery {
     fn select(&self) -> sea_orm::Select<user::Entity> {
         user::Entity::find().filter(user::Column::LastActivityOn.gte(self.from))
     }
+}
 
-    pub async fn list(
-        &self,
-        db: &impl ConnectionTrait,
-        window: super::page::Window,
-    ) -> Result<Vec<user::Model>, sea_orm::DbErr> {
+impl Listing for ActivityQuery {
+    type Item = ActivityRow;
+
+    async fn count(&self, db: &DatabaseConnection) -> AppResult<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(self.select().count(db).await?)
+    }
+
+    async fn fetch(&self, db: &DatabaseConnection, w: Window) -> AppResult<Vec<ActivityRow>> {
         use sea_orm::{QueryOrder, QuerySelect};
-        self.select()
+        let rows = self
+            .select()
             .order_by_asc(user::Column::LastActivityOn)
             .order_by_asc(user::Column::Id)
-            .offset(window.offset)
-            .limit(window.limit)
+            .offset(w.offset)
+            .limit(w.limit)
             .all(db)
-            .await
+            .await?;
+        Ok(rows.into_iter().map(ActivityRow).collect())
     }
+}
 
-    pub async fn count(&self, db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr> {
-        use sea_orm::PaginatorTrait;
-        self.select().count(db).await
-    }
+/// One page of the users active since `from` (default: six months ago). Admin only.
+pub async fn list(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    from: Option<NaiveDate>,
+    page: PageRequest,
+    total: bool,
+) -> AppResult<Listed<ActivityRow>> {
+    super::page::list(db, &ActivityQuery::new(viewer, from)?, page, total).await
 }

@@ -3,7 +3,8 @@
 //! A [`Change`] names what changed by id, with the action; subscribers load fresh rows when they
 //! deliver (see [`super::watch`]), so authorization reads current state and PostgreSQL's limit on
 //! notification payloads never matters. The one exception is a deleted user: no row is left to
-//! load, so [`Change::User`] carries the user as it was ([`UserSnapshot`], no secrets).
+//! load, so [`Change::User`] carries the user as it was (the columns the declared fields read,
+//! no secrets: `fields::snapshot`).
 //!
 //! - **PostgreSQL**: [`ChangeBus::publish`] runs `SELECT pg_notify('usergraph_changes', <json>)`,
 //!   and every instance runs a listener task (`LISTEN usergraph_changes` on a connection of its
@@ -19,10 +20,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use entity::user;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
 use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 
@@ -56,7 +57,7 @@ pub enum Change {
         /// For [`UserAction::Deleted`]: the user as it was. `None` when it would not fit in a
         /// PostgreSQL notification (never for values the API accepts, in practice).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        was: Option<Box<UserSnapshot>>,
+        was: Option<Map<String, Json>>,
     },
     Event {
         id: i32,
@@ -73,7 +74,7 @@ impl Change {
         Change::User {
             id: u.id,
             action: UserAction::Deleted,
-            was: Some(Box::new(UserSnapshot::from(u))),
+            was: Some(super::fields::snapshot(u)),
         }
     }
 
@@ -93,110 +94,6 @@ impl Change {
             *was = None;
         }
         serde_json::to_string(self).ok().filter(|j| j.len() <= PAYLOAD_LIMIT)
-    }
-}
-
-/// A deleted user as it was: every column the API shows, none of the secrets (password hash,
-/// sign-in counters, the JWT epoch).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserSnapshot {
-    pub id: i32,
-    pub username: String,
-    pub email: String,
-    pub name: String,
-    pub state: String,
-    pub admin: bool,
-    pub bio: Option<String>,
-    pub location: Option<String>,
-    pub skype: String,
-    pub linkedin: String,
-    pub twitter: String,
-    pub website_url: String,
-    pub organization: String,
-    pub projects_limit: i32,
-    pub can_create_group: bool,
-    pub external: bool,
-    pub two_factor_enabled: bool,
-    pub color_scheme_id: i32,
-    pub password_expires_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub confirmed_at: Option<DateTime<Utc>>,
-    pub last_sign_in_at: Option<DateTime<Utc>>,
-    pub current_sign_in_at: Option<DateTime<Utc>>,
-    pub last_activity_on: Option<NaiveDate>,
-    pub created_by_id: Option<i32>,
-}
-
-impl From<&user::Model> for UserSnapshot {
-    fn from(u: &user::Model) -> Self {
-        UserSnapshot {
-            id: u.id,
-            username: u.username.clone(),
-            email: u.email.clone(),
-            name: u.name.clone(),
-            state: u.state.clone(),
-            admin: u.admin,
-            bio: u.bio.clone(),
-            location: u.location.clone(),
-            skype: u.skype.clone(),
-            linkedin: u.linkedin.clone(),
-            twitter: u.twitter.clone(),
-            website_url: u.website_url.clone(),
-            organization: u.organization.clone(),
-            projects_limit: u.projects_limit,
-            can_create_group: u.can_create_group,
-            external: u.external,
-            two_factor_enabled: u.two_factor_enabled,
-            color_scheme_id: u.color_scheme_id,
-            password_expires_at: u.password_expires_at,
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-            confirmed_at: u.confirmed_at,
-            last_sign_in_at: u.last_sign_in_at,
-            current_sign_in_at: u.current_sign_in_at,
-            last_activity_on: u.last_activity_on,
-            created_by_id: u.created_by_id,
-        }
-    }
-}
-
-impl UserSnapshot {
-    /// The row as it was, with the secrets blank.
-    pub fn into_model(self) -> user::Model {
-        user::Model {
-            id: self.id,
-            username_canonical: self.username.to_lowercase(),
-            username: self.username,
-            email: self.email,
-            name: self.name,
-            state: self.state,
-            password_hash: String::new(),
-            admin: self.admin,
-            bio: self.bio,
-            location: self.location,
-            skype: self.skype,
-            linkedin: self.linkedin,
-            twitter: self.twitter,
-            website_url: self.website_url,
-            organization: self.organization,
-            projects_limit: self.projects_limit,
-            can_create_group: self.can_create_group,
-            external: self.external,
-            two_factor_enabled: self.two_factor_enabled,
-            color_scheme_id: self.color_scheme_id,
-            auth_epoch: 0,
-            failed_attempts: 0,
-            locked_until: None,
-            password_expires_at: self.password_expires_at,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            confirmed_at: self.confirmed_at,
-            last_sign_in_at: self.last_sign_in_at,
-            current_sign_in_at: self.current_sign_in_at,
-            last_activity_on: self.last_activity_on,
-            created_by_id: self.created_by_id,
-        }
     }
 }
 
@@ -324,19 +221,10 @@ mod tests {
     use super::*;
 
     fn model() -> user::Model {
-        let now = crate::domain::time::now();
         user::Model {
-            username: "Jane".into(),
-            username_canonical: "jane".into(),
-            email: "jane@example.com".into(),
-            name: "Jane Doe".into(),
             password_hash: "$argon2id$secret".into(),
-            bio: Some("hi".into()),
             auth_epoch: 3,
-            failed_attempts: 2,
-            confirmed_at: Some(now),
-            created_by_id: Some(1),
-            ..crate::domain::fixtures::user(7)
+            ..crate::domain::fields::fixture(7)
         }
     }
 
@@ -350,14 +238,7 @@ mod tests {
             "{json}"
         );
         let back: Change = serde_json::from_str(&json).unwrap();
-        let Change::User { was: Some(was), .. } = back else {
-            panic!("{json}")
-        };
-        let m = was.into_model();
-        assert_eq!(
-            (m.username.as_str(), m.password_hash.as_str(), m.auth_epoch),
-            ("Jane", "", 0)
-        );
+        assert_eq!(back, c);
 
         let mut e = Change::Event { id: 3, author_id: 7 };
         assert_eq!(e.payload().unwrap(), r#"{"kind":"event","id":3,"author_id":7}"#);
@@ -367,15 +248,14 @@ mod tests {
 
     #[test]
     fn an_oversized_snapshot_is_left_out() {
+        use sea_orm::{Iterable, ModelTrait, Value};
+        // Every text column at its longest, in four-byte characters.
         let mut m = model();
-        m.bio = Some("\u{1F600}".repeat(255));
-        m.location = Some("\u{1F600}".repeat(255));
-        m.organization = "\u{1F600}".repeat(255);
-        m.website_url = "\u{1F600}".repeat(255);
-        m.twitter = "\u{1F600}".repeat(255);
-        m.linkedin = "\u{1F600}".repeat(255);
-        m.skype = "\u{1F600}".repeat(255);
-        m.name = "\u{1F600}".repeat(255);
+        for c in user::Column::iter() {
+            if matches!(m.get(c), Value::String(_)) {
+                m.set(c, Value::String(Some("\u{1F600}".repeat(255))));
+            }
+        }
         let mut c = Change::user_deleted(&m);
         let json = c.payload().unwrap();
         assert_eq!(json, r#"{"kind":"user","id":7,"action":"deleted"}"#);

@@ -5,7 +5,7 @@
 //! fall back to the derived decoder for anything else (prefixed, joined or mocked rows).
 //! `tests::same_as_derived` checks both decoders agree on every backend's rows.
 
-use sea_orm::{DbErr, FromQueryResult, QueryResult};
+use sea_orm::{DbErr, FromQueryResult};
 
 /// A model decoded by column position.
 pub struct ByIndex<M>(pub M);
@@ -45,8 +45,8 @@ pub(crate) use on_backend_row;
 
 macro_rules! by_index {
     ($model:path { $($field:ident),+ $(,)? }) => {
-        impl FromQueryResult for ByIndex<$model> {
-            fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        impl sea_orm::FromQueryResult for $crate::domain::decode::ByIndex<$model> {
+            fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
                 const COLUMNS: usize = [$(stringify!($field)),+].len();
                 type Model = $model;
                 // Where this model's columns start: a plain select holds only them; a two-model
@@ -65,53 +65,20 @@ macro_rules! by_index {
                         if let Some(start) = start {
                             let mut _i = start;
                             $(
-                                let $field = get(row, _i)?;
+                                let $field = $crate::domain::decode::get(row, _i)?;
                                 _i += 1;
                             )+
-                            return Ok(ByIndex(Model { $($field),+ }));
+                            return Ok($crate::domain::decode::ByIndex(Model { $($field),+ }));
                         }
                     }};
                 }
-                on_backend_row!(res, build);
-                <$model as FromQueryResult>::from_query_result(res, pre).map(ByIndex)
+                $crate::domain::decode::on_backend_row!(res, build);
+                <$model as sea_orm::FromQueryResult>::from_query_result(res, pre).map($crate::domain::decode::ByIndex)
             }
         }
     };
 }
-
-by_index!(entity::user::Model {
-    id,
-    username,
-    username_canonical,
-    email,
-    name,
-    state,
-    password_hash,
-    admin,
-    bio,
-    location,
-    skype,
-    linkedin,
-    twitter,
-    website_url,
-    organization,
-    projects_limit,
-    can_create_group,
-    external,
-    two_factor_enabled,
-    color_scheme_id,
-    auth_epoch,
-    failed_attempts,
-    locked_until,
-    password_expires_at,
-    created_at,
-    updated_at,
-    confirmed_at,
-    last_sign_in_at,
-    current_sign_in_at,
-    last_activity_on,
-    created_by_id,
-});
+pub(crate) use by_index;
 
 by_index!(entity::token::Model {
     id,
@@ -203,7 +170,7 @@ where
 }
 
 /// `q` from `offset`, at most `limit` rows; on SQLite with the bounds written as numbers.
-fn window_statement<E: sea_orm::EntityTrait>(
+pub(crate) fn window_statement<E: sea_orm::EntityTrait>(
     backend: sea_orm::DatabaseBackend,
     q: sea_orm::Select<E>,
     offset: u64,
@@ -218,107 +185,4 @@ fn window_statement<E: sea_orm::EntityTrait>(
         }
         _ => q.offset(offset).limit(limit).build(backend),
     }
-}
-
-/// A user with nothing read yet: empty text, `false`, zero, `None`, the epoch.
-pub(crate) fn blank_user() -> entity::user::Model {
-    use chrono::{DateTime, Utc};
-    entity::user::Model {
-        id: 0,
-        username: String::new(),
-        username_canonical: String::new(),
-        email: String::new(),
-        name: String::new(),
-        state: String::new(),
-        password_hash: String::new(),
-        admin: false,
-        bio: None,
-        location: None,
-        skype: String::new(),
-        linkedin: String::new(),
-        twitter: String::new(),
-        website_url: String::new(),
-        organization: String::new(),
-        projects_limit: 0,
-        can_create_group: false,
-        external: false,
-        two_factor_enabled: false,
-        color_scheme_id: 0,
-        auth_epoch: 0,
-        failed_attempts: 0,
-        locked_until: None,
-        password_expires_at: None,
-        created_at: DateTime::<Utc>::UNIX_EPOCH,
-        updated_at: DateTime::<Utc>::UNIX_EPOCH,
-        confirmed_at: None,
-        last_sign_in_at: None,
-        current_sign_in_at: None,
-        last_activity_on: None,
-        created_by_id: None,
-    }
-}
-
-/// Reads cell `i` of `row`, column `col` of `users`, into its field of `m`.
-macro_rules! set_user_field {
-    ($row:expr, $i:expr, $col:expr, $m:expr; $($c:ident => $f:ident),+ $(,)?) => {
-        match $col {
-            $(entity::user::Column::$c => $m.$f = get($row, $i)?,)+
-        }
-    };
-}
-
-fn partial_user(res: &QueryResult, columns: &[entity::user::Column]) -> Result<entity::user::Model, DbErr> {
-    let mut m = blank_user();
-    macro_rules! fill {
-        ($row:expr) => {{
-            let row = $row;
-            if sqlx::Row::len(row) != columns.len() {
-                return Err(DbErr::Type(format!(
-                    "a partial user row has {} cells for {} columns",
-                    sqlx::Row::len(row),
-                    columns.len()
-                )));
-            }
-            for (i, col) in columns.iter().enumerate() {
-                set_user_field!(row, i, *col, m;
-                    Id => id, Username => username, UsernameCanonical => username_canonical,
-                    Email => email, Name => name, State => state, PasswordHash => password_hash,
-                    Admin => admin, Bio => bio, Location => location, Skype => skype,
-                    Linkedin => linkedin, Twitter => twitter, WebsiteUrl => website_url,
-                    Organization => organization, ProjectsLimit => projects_limit,
-                    CanCreateGroup => can_create_group, External => external,
-                    TwoFactorEnabled => two_factor_enabled, ColorSchemeId => color_scheme_id,
-                    AuthEpoch => auth_epoch, FailedAttempts => failed_attempts,
-                    LockedUntil => locked_until, PasswordExpiresAt => password_expires_at,
-                    CreatedAt => created_at, UpdatedAt => updated_at, ConfirmedAt => confirmed_at,
-                    LastSignInAt => last_sign_in_at, CurrentSignInAt => current_sign_in_at,
-                    LastActivityOn => last_activity_on, CreatedById => created_by_id,
-                );
-            }
-            return Ok(m);
-        }};
-    }
-    on_backend_row!(res, fill);
-    Err(DbErr::Type("a partial user row from an unknown backend".into()))
-}
-
-/// The users of `q` from `offset`, at most `limit`, reading only `columns`; every other field
-/// of the models is blank (see `blank_user`). For a caller that has planned which fields it will
-/// read and reads no other: a page of 100 users then decodes the handful of cells a selection
-/// asks for instead of all 31 columns of each. The bounds are written as in [`window`].
-pub async fn users_with_columns(
-    db: &impl sea_orm::ConnectionTrait,
-    q: sea_orm::Select<entity::user::Entity>,
-    columns: &[entity::user::Column],
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<entity::user::Model>, DbErr> {
-    use sea_orm::QuerySelect;
-    let q = q.select_only().columns(columns.iter().copied());
-    let stmt = window_statement(db.get_database_backend(), q, offset, limit);
-    db.query_all_raw(stmt)
-        .await?
-        .iter()
-        .map(|r| partial_user(r, columns))
-        .collect()
 }

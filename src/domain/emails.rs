@@ -5,13 +5,12 @@
 
 use entity::{email, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter,
 };
 
 use super::account_tokens;
 use super::owner::{Owner, Target};
-use super::page::Window;
 use super::policy;
 use super::time;
 use super::validate::{Errors, normalize_email};
@@ -24,10 +23,6 @@ pub struct NewEmail {
     pub email: Option<String>,
     /// Confirm at once (admins adding for a user).
     pub skip_confirmation: bool,
-}
-
-fn secondary() -> sea_orm::Select<email::Entity> {
-    email::Entity::find().filter(email::Column::IsPrimary.eq(false))
 }
 
 /// Adds a secondary address. Order: 401, missing, 403, 404, 400 (format, taken).
@@ -92,77 +87,4 @@ async fn insert(
     }
     txn.commit().await?;
     Ok(m)
-}
-
-pub async fn list(db: &impl ConnectionTrait, owner: &Owner, window: Window) -> AppResult<Vec<email::Model>> {
-    Ok(secondary()
-        .filter(email::Column::UserId.eq(owner.id()))
-        .order_by_asc(email::Column::Id)
-        .offset(window.offset)
-        .limit(window.limit)
-        .all(db)
-        .await?)
-}
-
-pub async fn count(db: &impl ConnectionTrait, owner: &Owner) -> AppResult<u64> {
-    Ok(secondary()
-        .filter(email::Column::UserId.eq(owner.id()))
-        .count(db)
-        .await?)
-}
-
-/// Secondary addresses of several users, for loaders (authorization is the caller's).
-pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<email::Model>, DbErr> {
-    let q = secondary()
-        .filter(super::any_of(db, email::Column::UserId, user_ids))
-        .order_by_asc(email::Column::Id);
-    super::decode::all(db, q).await
-}
-
-/// One secondary address of an authorized owner; `404 Email Not Found` otherwise.
-pub async fn get(db: &impl ConnectionTrait, owner: &Owner, id: i32) -> AppResult<email::Model> {
-    secondary()
-        .filter(email::Column::Id.eq(id))
-        .filter(email::Column::UserId.eq(owner.id()))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("Email"))
-}
-
-/// One secondary address by id, for its owner or an admin; otherwise the same 404 as missing.
-pub async fn find(db: &impl ConnectionTrait, viewer: &Viewer, id: i32) -> AppResult<email::Model> {
-    viewer.user()?;
-    let m = secondary()
-        .filter(email::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("Email"))?;
-    if !policy::can_read_private(viewer, m.user_id) {
-        return Err(AppError::NotFound("Email"));
-    }
-    Ok(m)
-}
-
-/// Deletes a secondary address: idempotent for the viewer's own, 404 for an admin acting on a
-/// given user. The primary address cannot be deleted this way.
-pub async fn delete(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    target: &Target,
-    id: i32,
-) -> AppResult<Option<email::Model>> {
-    let owner = Owner::resolve(db, viewer, target).await?;
-    let found = secondary()
-        .filter(email::Column::Id.eq(id))
-        .filter(email::Column::UserId.eq(owner.id()))
-        .one(db)
-        .await?;
-    let Some(m) = found else {
-        return match target {
-            Target::Me => Ok(None),
-            Target::User(_) => Err(AppError::NotFound("Email")),
-        };
-    };
-    let res = email::Entity::delete_by_id(m.id).exec(db).await?;
-    Ok((res.rows_affected > 0).then_some(m))
 }

@@ -4,13 +4,13 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use entity::event;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
 use super::changes::{Change, ChangeBus};
-use super::page::Window;
+use super::page::{Listed, Listing, PageRequest, Window};
 use super::users::{self, SortDir, UserRef};
 use super::validate::Errors;
 use super::{policy, time};
@@ -139,32 +139,51 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
     d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
 
-pub async fn list(
-    db: &impl ConnectionTrait,
-    author_id: i32,
-    f: &EventFilter,
-    window: Window,
-) -> AppResult<Vec<event::Model>> {
-    f.check()?;
-    let (ord, _) = f.order();
-    Ok(event::Entity::find()
-        .filter(event::Column::AuthorId.eq(author_id))
-        .filter(f.condition())
-        .order_by(event::Column::CreatedAt, ord.clone())
-        .order_by(event::Column::Id, ord)
-        .offset(window.offset)
-        .limit(window.limit)
-        .all(db)
-        .await?)
+/// The events of one author, filtered, in the filter's order.
+pub struct EventListing<'f> {
+    author: i32,
+    filter: &'f EventFilter,
 }
 
-pub async fn count(db: &impl ConnectionTrait, author_id: i32, f: &EventFilter) -> AppResult<u64> {
-    f.check()?;
-    Ok(event::Entity::find()
-        .filter(event::Column::AuthorId.eq(author_id))
-        .filter(f.condition())
-        .count(db)
-        .await?)
+impl Listing for EventListing<'_> {
+    type Item = event::Model;
+
+    async fn count(&self, db: &DatabaseConnection) -> AppResult<u64> {
+        Ok(event::Entity::find()
+            .filter(event::Column::AuthorId.eq(self.author))
+            .filter(self.filter.condition())
+            .count(db)
+            .await?)
+    }
+
+    async fn fetch(&self, db: &DatabaseConnection, w: Window) -> AppResult<Vec<event::Model>> {
+        let (ord, _) = self.filter.order();
+        Ok(event::Entity::find()
+            .filter(event::Column::AuthorId.eq(self.author))
+            .filter(self.filter.condition())
+            .order_by(event::Column::CreatedAt, ord.clone())
+            .order_by(event::Column::Id, ord)
+            .offset(w.offset)
+            .limit(w.limit)
+            .all(db)
+            .await?)
+    }
+}
+
+/// One page of an author's events (public, as GitLab shows them).
+pub async fn list(
+    db: &DatabaseConnection,
+    author_id: i32,
+    filter: &EventFilter,
+    page: PageRequest,
+    total: bool,
+) -> AppResult<Listed<event::Model>> {
+    filter.check()?;
+    let listing = EventListing {
+        author: author_id,
+        filter,
+    };
+    super::page::list(db, &listing, page, total).await
 }
 
 /// The same window of events for each of several authors, in one statement (a window function
@@ -274,7 +293,7 @@ async fn insert(db: &impl ConnectionTrait, viewer: &Viewer, input: NewEvent) -> 
         return Err(AppError::missing(&missing));
     }
     policy::require_admin(viewer)?;
-    let author = users::get(db, viewer, input.author.as_ref().expect("checked above")).await?;
+    let author = users::find(db, input.author.as_ref().expect("checked above")).await?;
     let action = input.action.unwrap_or_default();
     let mut e = Errors::default();
     if !ACTIONS.contains(&action.as_str()) {

@@ -9,13 +9,14 @@ pub mod children;
 pub mod decode;
 pub mod emails;
 pub mod events;
-#[cfg(test)]
-pub mod fixtures;
+pub mod fields;
 pub mod limits;
+pub mod owned;
 pub mod owner;
 pub mod page;
 pub mod policy;
 pub mod sessions;
+pub mod shape;
 pub mod ssh_keys;
 pub mod tokens;
 pub mod users;

@@ -42,7 +42,7 @@ impl Owner {
             Target::User(UserRef::Username(name)) if name.eq_ignore_ascii_case(&me.username) => Ok(Owner(me.id)),
             Target::User(r) => {
                 policy::require_admin(viewer)?;
-                Ok(Owner(users::get(db, viewer, r).await?.id))
+                Ok(Owner(users::find(db, r).await?.id))
             }
         }
     }

@@ -1,5 +1,12 @@
-//! Pagination, once, for both fronts: an offset window with a default and a maximum size.
-//! GraphQL maps Relay arguments onto it; REST maps `page`/`per_page`.
+//! Listing, once, for both fronts. A front asks for one page ([`PageRequest`]: REST's page
+//! numbers, or GraphQL's Relay arguments with their cursors decoded) and gets a [`Listed`]: the
+//! items, the total when it was asked for, and the window they came from. Each listing of the
+//! domain implements [`Listing`] (how to count, how to read a window) and is read through
+//! [`list`]; sizes and offsets are bounded here and nowhere else.
+
+use std::future::Future;
+
+use sea_orm::DatabaseConnection;
 
 use crate::error::{AppError, AppResult};
 
@@ -14,31 +21,152 @@ pub struct Window {
     pub limit: u64,
 }
 
-/// REST's `page` and `per_page` as asked: `page` (default 1) and `per_page` (default 20, capped at
-/// 100); zero and negative values are refused with `<name> does not have a valid value`, as
-/// today's GitLab answers them (9.x took them as the defaults).
-pub fn page_numbers(page: Option<i64>, per_page: Option<i64>) -> AppResult<(u64, u64)> {
-    let positive = |name: &str, v: Option<i64>| match v {
-        Some(n) if n < 1 => Err(AppError::BadParams(format!("{name} does not have a valid value"))),
-        other => Ok(other.map(|n| n as u64)),
+/// REST's numbered page: `page` (from 1) of `per_page` items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Numbered {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl Numbered {
+    /// `page` and `per_page` as asked: `page` (default 1) and `per_page` (default 20, capped at
+    /// 100); zero and negative values are refused with `<name> does not have a valid value`, as
+    /// today's GitLab answers them (9.x took them as the defaults).
+    pub fn new(page: Option<i64>, per_page: Option<i64>) -> AppResult<Self> {
+        let positive = |name: &str, v: Option<i64>| match v {
+            Some(n) if n < 1 => Err(AppError::BadParams(format!("{name} does not have a valid value"))),
+            other => Ok(other.map(|n| n as u64)),
+        };
+        let page = positive("page", page)?.unwrap_or(1);
+        let per_page = positive("per_page", per_page)?.map_or(DEFAULT_SIZE, |n| n.min(MAX_SIZE));
+        Ok(Numbered { page, per_page })
+    }
+}
+
+/// One page of a listing, as a front asks for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageRequest {
+    /// REST's numbered pages.
+    Numbered(Numbered),
+    /// GraphQL's Relay arguments; `after` and `before` are offsets of edges already seen.
+    Relay {
+        first: Option<i32>,
+        after: Option<u64>,
+        last: Option<i32>,
+        before: Option<u64>,
+    },
+}
+
+impl PageRequest {
+    /// True when the window can only be placed knowing the total (`last` without `before`).
+    pub fn needs_total(&self) -> bool {
+        matches!(
+            self,
+            PageRequest::Relay {
+                first: None,
+                last: Some(_),
+                before: None,
+                ..
+            }
+        )
+    }
+
+    /// The window this page covers, given the total when it is known.
+    pub fn window(&self, total: Option<u64>) -> AppResult<Window> {
+        match *self {
+            PageRequest::Numbered(Numbered { page, per_page }) => Ok(Window {
+                offset: (page.max(1) - 1).saturating_mul(per_page).min(MAX_OFFSET),
+                limit: per_page,
+            }),
+            PageRequest::Relay {
+                first,
+                after,
+                last,
+                before,
+            } => Window::from_relay(first, after, last, before, total),
+        }
+    }
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    /// The length of the whole listing, when it was asked for (or needed to place the window).
+    pub total: Option<u64>,
+    pub window: Window,
+    /// Whether items follow this page.
+    pub more: bool,
+}
+
+impl<T> Listed<T> {
+    /// The page of `window` from rows read with one more than it holds (which says whether more
+    /// follow).
+    pub fn from_fetched(mut items: Vec<T>, window: Window, total: Option<u64>) -> Self {
+        let more = items.len() as u64 > window.limit;
+        items.truncate(window.limit as usize);
+        Listed {
+            items,
+            total,
+            window,
+            more,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Listed<U> {
+        Listed {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            window: self.window,
+            more: self.more,
+        }
+    }
+}
+
+/// A listing of the domain, after its permission checks: how to count it and how to read a
+/// window of it, in its order.
+pub trait Listing: Sync {
+    type Item: Send;
+    fn count(&self, db: &DatabaseConnection) -> impl Future<Output = AppResult<u64>> + Send;
+    fn fetch(&self, db: &DatabaseConnection, window: Window)
+    -> impl Future<Output = AppResult<Vec<Self::Item>>> + Send;
+}
+
+/// Reads one page of `listing`: the total first when `total` asks for it (or the page needs it),
+/// then the window with one item more, which says whether more follow.
+pub async fn list<L: Listing>(
+    db: &DatabaseConnection,
+    listing: &L,
+    page: PageRequest,
+    total: bool,
+) -> AppResult<Listed<L::Item>> {
+    let total = match total || page.needs_total() {
+        true => Some(listing.count(db).await?),
+        false => None,
     };
-    let page = positive("page", page)?.unwrap_or(1);
-    let per_page = positive("per_page", per_page)?.map_or(DEFAULT_SIZE, |n| n.min(MAX_SIZE));
-    Ok((page, per_page))
+    let window = page.window(total)?;
+    let items = listing.fetch(db, window.one_more()).await?;
+    Ok(Listed::from_fetched(items, window, total))
+}
+
+/// Pages a list already read whole (a user's keys or e-mails, loaded in one batch).
+pub fn slice<T>(rows: Vec<T>, page: PageRequest) -> AppResult<Listed<T>> {
+    let total = rows.len() as u64;
+    let window = page.window(Some(total))?;
+    let items: Vec<T> = rows
+        .into_iter()
+        .skip(window.offset as usize)
+        .take(window.limit as usize + 1)
+        .collect();
+    Ok(Listed::from_fetched(items, window, Some(total)))
 }
 
 impl Window {
-    /// REST: `page` (1-based; <= 0 means 1) and `per_page` (default 20, capped at 100, 0 means
-    /// the default).
-    pub fn from_page(page: Option<i64>, per_page: Option<i64>) -> Self {
-        let per = match per_page {
-            Some(p) if p > 0 => (p as u64).min(MAX_SIZE),
-            _ => DEFAULT_SIZE,
-        };
-        let page = page.filter(|p| *p > 0).unwrap_or(1) as u64;
+    /// The same window with one item more (which tells whether more follow).
+    pub fn one_more(self) -> Window {
         Window {
-            offset: (page - 1).saturating_mul(per).min(MAX_OFFSET),
-            limit: per,
+            offset: self.offset,
+            limit: self.limit + 1,
         }
     }
 
@@ -97,21 +225,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rest_pages() {
-        assert_eq!(Window::from_page(None, None), Window { offset: 0, limit: 20 });
-        assert_eq!(Window::from_page(Some(3), Some(10)), Window { offset: 20, limit: 10 });
-        assert_eq!(Window::from_page(Some(0), Some(1000)), Window { offset: 0, limit: 100 });
-        assert_eq!(Window::from_page(Some(-4), Some(0)), Window { offset: 0, limit: 20 });
-        assert_eq!(Window::from_page(Some(i64::MAX), Some(100)).offset, MAX_OFFSET);
+    fn numbered_pages_as_gitlab_checks_them() {
+        let w = |p, pp| {
+            PageRequest::Numbered(Numbered::new(p, pp).unwrap())
+                .window(None)
+                .unwrap()
+        };
+        assert_eq!(w(None, None), Window { offset: 0, limit: 20 });
+        assert_eq!(w(Some(3), Some(10)), Window { offset: 20, limit: 10 });
+        assert_eq!(
+            w(Some(3), Some(1000)),
+            Window {
+                offset: 200,
+                limit: 100
+            }
+        );
+        assert_eq!(w(Some(i64::MAX), Some(100)).offset, MAX_OFFSET);
+        for (p, pp) in [(Some(0), None), (Some(-1), None), (None, Some(0)), (None, Some(-5))] {
+            assert!(Numbered::new(p, pp).is_err());
+        }
     }
 
     #[test]
-    fn page_numbers_as_gitlab_checks_them() {
-        assert_eq!(page_numbers(None, None).unwrap(), (1, 20));
-        assert_eq!(page_numbers(Some(3), Some(1000)).unwrap(), (3, 100));
-        for (p, pp) in [(Some(0), None), (Some(-1), None), (None, Some(0)), (None, Some(-5))] {
-            assert!(page_numbers(p, pp).is_err());
-        }
+    fn slices_say_whether_more_follow() {
+        let relay = |first, after| PageRequest::Relay {
+            first,
+            after,
+            last: None,
+            before: None,
+        };
+        let l = slice((0..5).collect(), relay(Some(2), Some(1))).unwrap();
+        assert_eq!((l.items, l.total, l.more), (vec![2, 3], Some(5), true));
+        let l = slice((0..5).collect(), relay(Some(2), Some(2))).unwrap();
+        assert_eq!((l.items, l.more), (vec![3, 4], false));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Who may see and do what. One policy for both fronts: GraphQL field guards and REST view
 //! selection ask these functions.
 
+use super::shape::Who;
 use super::viewer::{Access, Credential, Viewer};
 use crate::error::{AppError, AppResult};
 use entity::user;
@@ -8,6 +9,16 @@ use entity::user;
 /// May the viewer see the private fields (email, identities, dates, limits, flags) of `user_id`?
 pub fn can_read_private(viewer: &Viewer, user_id: i32) -> bool {
     viewer.user.as_ref().is_some_and(|u| u.admin || u.id == user_id)
+}
+
+/// May the viewer read a field of `who` of a record owned by `owner` (see the declaration)?
+pub fn may_read(viewer: &Viewer, who: Who, owner: i32) -> bool {
+    match who {
+        Who::Public => true,
+        Who::Private => can_read_private(viewer, owner),
+        Who::AdminFlag => can_read_admin_flag(viewer, owner),
+        Who::PrivateToken => can_read_private_token(viewer, owner),
+    }
 }
 
 /// May the viewer see whether `user_id` is an admin? Admins always; users for themselves.

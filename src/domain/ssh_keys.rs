@@ -5,13 +5,10 @@ use ::ssh_key::{Algorithm, HashAlg, PublicKey};
 use chrono::{DateTime, Utc};
 use entity::ssh_key;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
 use super::owner::{Owner, Target};
-use super::page::Window;
-use super::policy;
 use super::time;
 use super::validate::Errors;
 use crate::domain::viewer::Viewer;
@@ -221,77 +218,6 @@ pub async fn add(
         Err(e) if is_unique_violation(&e) => Err(AppError::field("fingerprint", "has already been taken")),
         Err(e) => Err(e.into()),
     }
-}
-
-/// The keys of an authorized owner, oldest first.
-pub async fn list(db: &impl ConnectionTrait, owner: &Owner, window: Window) -> AppResult<Vec<ssh_key::Model>> {
-    Ok(ssh_key::Entity::find()
-        .filter(ssh_key::Column::UserId.eq(owner.id()))
-        .order_by_asc(ssh_key::Column::Id)
-        .offset(window.offset)
-        .limit(window.limit)
-        .all(db)
-        .await?)
-}
-
-pub async fn count(db: &impl ConnectionTrait, owner: &Owner) -> AppResult<u64> {
-    Ok(ssh_key::Entity::find()
-        .filter(ssh_key::Column::UserId.eq(owner.id()))
-        .count(db)
-        .await?)
-}
-
-/// Keys of several users, for loaders (authorization is the caller's).
-pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<ssh_key::Model>, DbErr> {
-    let q = ssh_key::Entity::find()
-        .filter(super::any_of(db, ssh_key::Column::UserId, user_ids))
-        .order_by_asc(ssh_key::Column::Id);
-    super::decode::all(db, q).await
-}
-
-/// One key of an authorized owner; `404 Key Not Found` when it is someone else's or missing.
-pub async fn get(db: &impl ConnectionTrait, owner: &Owner, key_id: i32) -> AppResult<ssh_key::Model> {
-    ssh_key::Entity::find_by_id(key_id)
-        .filter(ssh_key::Column::UserId.eq(owner.id()))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("Key"))
-}
-
-/// One key by id, for its owner or an admin; anyone else gets the same 404 as for a missing key.
-pub async fn find(db: &impl ConnectionTrait, viewer: &Viewer, key_id: i32) -> AppResult<ssh_key::Model> {
-    viewer.user()?;
-    let key = ssh_key::Entity::find_by_id(key_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("Key"))?;
-    if !policy::can_read_private(viewer, key.user_id) {
-        return Err(AppError::NotFound("Key"));
-    }
-    Ok(key)
-}
-
-/// Deletes a key. For the viewer's own keys it is idempotent (`None` when already gone or not
-/// theirs); for an admin acting on a given user, a missing user or key is a 404.
-pub async fn delete(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    target: &Target,
-    key_id: i32,
-) -> AppResult<Option<ssh_key::Model>> {
-    let owner = Owner::resolve(db, viewer, target).await?;
-    let found = ssh_key::Entity::find_by_id(key_id)
-        .filter(ssh_key::Column::UserId.eq(owner.id()))
-        .one(db)
-        .await?;
-    let Some(key) = found else {
-        return match target {
-            Target::Me => Ok(None),
-            Target::User(_) => Err(AppError::NotFound("Key")),
-        };
-    };
-    let res = ssh_key::Entity::delete_by_id(key.id).exec(db).await?;
-    Ok((res.rows_affected > 0).then_some(key))
 }
 
 #[cfg(test)]

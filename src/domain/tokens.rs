@@ -5,12 +5,13 @@
 use chrono::NaiveDate;
 use entity::token;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
+use super::fields::ShownToken;
 use super::owner::{Owner, Target};
-use super::page::Window;
+use super::page::{Listed, Listing, PageRequest, Window};
 use super::validate::Errors;
 use super::{policy, time, users};
 use crate::auth::{Keys, token as tok};
@@ -59,26 +60,11 @@ impl StateFilter {
     }
 }
 
-/// Not revoked, and not past its expiry date.
-pub fn is_active(m: &token::Model) -> bool {
-    !m.revoked && m.expires_at.is_none_or(|d| d >= time::today())
-}
-
-pub fn scopes(m: &token::Model) -> Vec<String> {
-    m.scopes.split_whitespace().map(str::to_string).collect()
-}
-
 pub struct NewToken {
     pub name: Option<String>,
     /// Must hold at least one scope (absent or empty: `scopes: can't be blank`).
     pub scopes: Option<Vec<String>>,
     pub expires_at: Option<NaiveDate>,
-}
-
-/// A token as created, with its value (shown to the caller now).
-pub struct Created {
-    pub model: token::Model,
-    pub value: String,
 }
 
 /// Who the token list or operation is about. Impersonation tokens are for admins only, checked
@@ -120,19 +106,50 @@ fn of_kind_for(users: &[i32], kind: Kind, state: StateFilter) -> Select<token::E
     }
 }
 
-pub async fn list(
-    db: &impl ConnectionTrait,
-    owner: &Owner,
+/// The tokens of one kind and state of an owner, oldest first, with their values where the API
+/// shows them.
+pub struct TokenListing<'k> {
+    owner: Owner,
     kind: Kind,
     state: StateFilter,
-    window: Window,
-) -> AppResult<Vec<token::Model>> {
-    Ok(of_kind(owner, kind, state)
-        .order_by_asc(token::Column::Id)
-        .offset(window.offset)
-        .limit(window.limit)
-        .all(db)
-        .await?)
+    keys: &'k Keys,
+}
+
+impl Listing for TokenListing<'_> {
+    type Item = ShownToken;
+
+    async fn count(&self, db: &DatabaseConnection) -> AppResult<u64> {
+        Ok(of_kind(&self.owner, self.kind, self.state).count(db).await?)
+    }
+
+    async fn fetch(&self, db: &DatabaseConnection, w: Window) -> AppResult<Vec<ShownToken>> {
+        let rows = of_kind(&self.owner, self.kind, self.state)
+            .order_by_asc(token::Column::Id)
+            .offset(w.offset)
+            .limit(w.limit)
+            .all(db)
+            .await?;
+        Ok(rows.into_iter().map(|m| shown(self.keys, m)).collect())
+    }
+}
+
+/// One page of an owner's tokens of one kind and state.
+pub async fn list(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    owner: Owner,
+    kind: Kind,
+    state: StateFilter,
+    page: PageRequest,
+    total: bool,
+) -> AppResult<Listed<ShownToken>> {
+    let listing = TokenListing {
+        owner,
+        kind,
+        state,
+        keys,
+    };
+    super::page::list(db, &listing, page, total).await
 }
 
 /// Tokens of one kind and state for several users, oldest first, for loaders (authorization is
@@ -149,10 +166,6 @@ pub async fn of_users(
         .await
 }
 
-pub async fn count(db: &impl ConnectionTrait, owner: &Owner, kind: Kind, state: StateFilter) -> AppResult<u64> {
-    Ok(of_kind(owner, kind, state).count(db).await?)
-}
-
 pub async fn get(db: &impl ConnectionTrait, owner: &Owner, kind: Kind, id: i32) -> AppResult<token::Model> {
     of_kind(owner, kind, StateFilter::All)
         .filter(token::Column::Id.eq(id))
@@ -161,12 +174,13 @@ pub async fn get(db: &impl ConnectionTrait, owner: &Owner, kind: Kind, id: i32) 
         .ok_or_else(|| kind.not_found())
 }
 
-/// The value of a token the API may show again (impersonation tokens), decrypted.
-pub fn shown_value(keys: &Keys, m: &token::Model) -> Option<String> {
-    if m.kind != Kind::Impersonation.db() {
-        return None;
-    }
-    m.token_encrypted.as_deref().and_then(|s| keys.sealer.open(s))
+/// A token with its value where the API may show it again (impersonation tokens), decrypted.
+pub fn shown(keys: &Keys, model: token::Model) -> ShownToken {
+    let value = match model.kind == Kind::Impersonation.db() {
+        true => model.token_encrypted.as_deref().and_then(|s| keys.sealer.open(s)),
+        false => None,
+    };
+    ShownToken { model, value }
 }
 
 /// Creates a token. Order: 401, missing name, 403, 404, 400 (scopes, name length).
@@ -177,13 +191,13 @@ pub async fn create(
     kind: Kind,
     target: &Target,
     input: NewToken,
-) -> AppResult<Created> {
+) -> AppResult<ShownToken> {
     viewer.user()?;
     let Some(name) = input.name.filter(|n| !n.trim().is_empty()) else {
         return Err(AppError::missing(&["name"]));
     };
     let owner = owner(db, viewer, kind, target).await?;
-    let owner_is_admin = users::get(db, viewer, &users::UserRef::Id(owner.id())).await?.admin;
+    let owner_is_admin = users::find(db, &users::UserRef::Id(owner.id())).await?.admin;
     let allowed: &[&str] = match kind {
         Kind::Impersonation => &["api", "read_user"],
         Kind::Personal if owner_is_admin => &["api", "read_user", "sudo"],
@@ -230,7 +244,10 @@ pub async fn create(
         ..Default::default()
     };
     let model = super::retry_deadlocks(|| row.clone().insert(db)).await?;
-    Ok(Created { model, value })
+    Ok(ShownToken {
+        model,
+        value: Some(value),
+    })
 }
 
 /// Revokes a token (the row stays). Revoking again is fine.

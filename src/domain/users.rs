@@ -6,13 +6,17 @@ use entity::{account_token, email, event, identity, ssh_key, token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
+    EntityTrait, Iterable, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
 };
+use std::collections::HashMap;
 
 use super::account_tokens;
 use super::changes::{Change, ChangeBus, UserAction};
-use super::page::Window;
+use super::fields::{self, UserRow};
+pub use super::fields::{CreateUser, UserAttrs};
+use super::page::{Listed, Listing, PageRequest, Window};
 use super::policy;
+use super::shape::Columns;
 use super::time;
 use super::validate::{Errors, normalize_email};
 use crate::auth::{Keys, password, token as tok};
@@ -48,29 +52,43 @@ pub async fn find_ref(db: &impl ConnectionTrait, r: &UserRef) -> Result<Option<u
     }
 }
 
-/// The profile page of a user under the external URL.
-pub fn web_url(external_url: &str, u: &user::Model) -> String {
-    format!("{external_url}/{}", u.username)
-}
-
-/// The avatar: a Gravatar identicon of the primary address, as GitLab serves without uploads.
-/// A Gravatar identicon drawn from the username. Not from the primary e-mail: an MD5 of a private
-/// address is easily reversed with a list of addresses, so it would publish the address (GitLab
-/// uses the public e-mail; this server has none yet, so every user gets their identicon).
-pub fn avatar_url(u: &user::Model) -> String {
-    use md5::{Digest, Md5};
-    let hash = hex::encode(Md5::digest(u.username.to_lowercase().as_bytes()));
-    format!("https://www.gravatar.com/avatar/{hash}?s=80&d=identicon")
-}
-
-/// One user, readable by anyone (public fields are decided by the fronts through `policy`).
-pub async fn get(db: &impl ConnectionTrait, _viewer: &Viewer, r: &UserRef) -> AppResult<user::Model> {
+/// One user, or `404 User Not Found`.
+pub(crate) async fn find(db: &impl ConnectionTrait, r: &UserRef) -> AppResult<user::Model> {
     find_ref(db, r).await?.ok_or(AppError::NotFound("User"))
 }
 
-/// One user by id with its identities (ordered by id), in one statement: the user's row joined
-/// with each identity (REST's admin view of a user shows both).
-pub async fn with_identities(
+/// One user, readable by anyone (which fields each viewer sees is the declaration's `who`).
+pub async fn get(db: &impl ConnectionTrait, _viewer: &Viewer, r: &UserRef) -> AppResult<UserRow> {
+    Ok(UserRow::full(find(db, r).await?))
+}
+
+/// One user by id with their identities, for a viewer who sees them (admins): one statement,
+/// the user's row joined with each identity. `404 User Not Found` when there is none.
+pub async fn get_with_identities(db: &impl ConnectionTrait, viewer: &Viewer, id: i32) -> AppResult<UserRow> {
+    policy::require_admin(viewer)?;
+    let (u, identities) = with_identities(db, id).await?.ok_or(AppError::NotFound("User"))?;
+    Ok(UserRow::full(u).with_identities(identities))
+}
+
+/// The caller as `GET /user` shows them: every field and their identities, and (only to an
+/// admin acting through sudo, as GitLab shows it) their legacy private token.
+pub async fn me(db: &impl ConnectionTrait, keys: &Keys, viewer: &Viewer) -> AppResult<UserRow> {
+    let u = viewer.user()?;
+    let row = UserRow::full(u.clone()).with_identities(identities_of(db, &[u.id]).await?);
+    Ok(match viewer.sudo_by {
+        Some(_) => row.with_private_token(private_token(db, keys, u.id).await?),
+        None => row,
+    })
+}
+
+/// `row` with its identities read.
+pub async fn attach_identities(db: &impl ConnectionTrait, row: UserRow) -> AppResult<UserRow> {
+    let identities = identities_of(db, &[row.id()]).await?;
+    Ok(row.with_identities(identities))
+}
+
+/// One user by id with its identities (ordered by id), in one statement.
+async fn with_identities(
     db: &impl ConnectionTrait,
     id: i32,
 ) -> Result<Option<(user::Model, Vec<identity::Model>)>, DbErr> {
@@ -228,22 +246,79 @@ fn filtered(viewer: &Viewer, f: &UserFilter) -> AppResult<Select<user::Entity>> 
     Ok(q)
 }
 
-/// One window of the filtered, ordered list: whole rows, or only `columns` (the other fields
-/// blank) for a caller that reads nothing else.
+/// What to read of each user of a list: some columns or all, and the identities or not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Read {
+    /// Only these columns (`None`: every one).
+    pub columns: Option<Columns>,
+    pub identities: bool,
+}
+
+/// The users list with its filters and order, after its permission rules.
+pub struct UserListing {
+    filtered: Select<user::Entity>,
+    ordered: Select<user::Entity>,
+    read: Read,
+}
+
+impl Listing for UserListing {
+    type Item = UserRow;
+
+    async fn count(&self, db: &DatabaseConnection) -> AppResult<u64> {
+        Ok(self.filtered.clone().count(db).await?)
+    }
+
+    async fn fetch(&self, db: &DatabaseConnection, w: Window) -> AppResult<Vec<UserRow>> {
+        let q = self.ordered.clone();
+        let mut rows = match self.read.columns.filter(|c| *c != fields::all_columns()) {
+            Some(bits) => {
+                let cols: Vec<user::Column> = user::Column::iter()
+                    .filter(|c| bits & fields::column(*c) != 0)
+                    .collect();
+                users_with_columns(db, q, &cols, w.offset, w.limit).await?
+            }
+            None => super::decode::window(db, q, w.offset, w.limit)
+                .await?
+                .into_iter()
+                .map(UserRow::full)
+                .collect(),
+        };
+        if self.read.identities {
+            let ids: Vec<i32> = rows.iter().map(|u| u.id()).collect();
+            let mut by_user: HashMap<i32, Vec<identity::Model>> = HashMap::new();
+            for i in identities_of(db, &ids).await? {
+                by_user.entry(i.user_id).or_default().push(i);
+            }
+            rows = rows
+                .into_iter()
+                .map(|u| {
+                    let mine = by_user.remove(&u.id()).unwrap_or_default();
+                    u.with_identities(mine)
+                })
+                .collect();
+        }
+        Ok(rows)
+    }
+}
+
+/// GitLab's users list: the filter, the order, one page, the total when asked for.
+#[allow(clippy::too_many_arguments)]
 pub async fn list(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     viewer: &Viewer,
     f: &UserFilter,
     order: UserOrder,
     dir: SortDir,
-    window: Window,
-    columns: Option<&[user::Column]>,
-) -> AppResult<Vec<user::Model>> {
-    let q = filtered(viewer, f)?;
+    read: Read,
+    page: PageRequest,
+    total: bool,
+) -> AppResult<Listed<UserRow>> {
+    let filtered = filtered(viewer, f)?;
     let ord = match dir {
         SortDir::Asc => sea_orm::Order::Asc,
         SortDir::Desc => sea_orm::Order::Desc,
     };
+    let q = filtered.clone();
     let q = match order {
         UserOrder::Id => q,
         UserOrder::Name => q.order_by(user::Column::Name, ord.clone()),
@@ -251,17 +326,33 @@ pub async fn list(
         UserOrder::CreatedAt => q.order_by(user::Column::CreatedAt, ord.clone()),
         UserOrder::UpdatedAt => q.order_by(user::Column::UpdatedAt, ord.clone()),
     };
-    let q = q.order_by(user::Column::Id, ord);
-    Ok(match columns {
-        // Only these columns; the other fields stay blank (see `decode::users_with_columns`).
-        Some(cols) => super::decode::users_with_columns(db, q, cols, window.offset, window.limit).await?,
-        None => super::decode::window(db, q, window.offset, window.limit).await?,
-    })
+    let listing = UserListing {
+        filtered,
+        ordered: q.order_by(user::Column::Id, ord),
+        read,
+    };
+    super::page::list(db, &listing, page, total).await
 }
 
-/// How many users the filter matches (run only when a caller asks for a total).
-pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, f: &UserFilter) -> AppResult<u64> {
-    Ok(filtered(viewer, f)?.count(db).await?)
+/// The users of `q` from `offset`, at most `limit`, reading only `columns`. For a caller that
+/// has planned which fields it will read and reads no other: a page of 100 users then decodes
+/// the handful of cells a selection asks for instead of all 31 columns of each. The bounds are
+/// written as in `decode::window`.
+pub async fn users_with_columns(
+    db: &impl ConnectionTrait,
+    q: Select<user::Entity>,
+    columns: &[user::Column],
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<UserRow>, DbErr> {
+    use sea_orm::QuerySelect;
+    let q = q.select_only().columns(columns.iter().copied());
+    let stmt = super::decode::window_statement(db.get_database_backend(), q, offset, limit);
+    db.query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|r| fields::partial_user(r, columns))
+        .collect()
 }
 
 /// Identities of several users, for loaders and views.
@@ -270,38 +361,6 @@ pub async fn identities_of(db: &impl ConnectionTrait, user_ids: &[i32]) -> Resul
         .filter(super::any_of(db, identity::Column::UserId, user_ids))
         .order_by_asc(identity::Column::Id);
     super::decode::all(db, q).await
-}
-
-/// The attributes of create and update; `None` leaves a value as it is (or at its default).
-#[derive(Clone, Debug, Default)]
-pub struct UserAttrs {
-    pub email: Option<String>,
-    pub username: Option<String>,
-    pub name: Option<String>,
-    pub password: Option<String>,
-    pub skype: Option<String>,
-    pub linkedin: Option<String>,
-    pub twitter: Option<String>,
-    pub website_url: Option<String>,
-    pub organization: Option<String>,
-    pub bio: Option<String>,
-    pub location: Option<String>,
-    pub projects_limit: Option<i64>,
-    pub admin: Option<bool>,
-    pub can_create_group: Option<bool>,
-    pub external: Option<bool>,
-    pub extern_uid: Option<String>,
-    pub provider: Option<String>,
-    pub color_scheme_id: Option<i32>,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct CreateUser {
-    pub attrs: UserAttrs,
-    /// Send a reset link instead of taking a password (takes priority over `password`).
-    pub reset_password: bool,
-    /// Confirm the user's address at once (`confirm=false` / `skip_confirmation=true`).
-    pub skip_confirmation: bool,
 }
 
 impl UserAttrs {
@@ -433,7 +492,7 @@ async fn explain_conflict(
 
 /// Creates a user (admin only). Order of refusals: 401, missing parameters, 403, 409, 400.
 /// Subscribers hear of it (CREATED) once it is committed.
-pub async fn create(st: &AppState, viewer: &Viewer, input: CreateUser) -> AppResult<user::Model> {
+pub async fn create(st: &AppState, viewer: &Viewer, input: CreateUser) -> AppResult<UserRow> {
     let (db, keys, changes) = (&st.db, &*st.keys, &st.changes);
     let admin = viewer.user()?.clone();
     let a = &input.attrs;
@@ -468,7 +527,7 @@ pub async fn create(st: &AppState, viewer: &Viewer, input: CreateUser) -> AppRes
         Ok(u) => {
             st.mail.wake();
             changes.publish(db, Change::user(u.id, UserAction::Created)).await;
-            Ok(u)
+            Ok(UserRow::full(u))
         }
         Err(e) => Err(explain_conflict(db, None, a, e).await),
     }
@@ -606,11 +665,11 @@ pub async fn update(
     viewer: &Viewer,
     r: &UserRef,
     a: UserAttrs,
-) -> AppResult<user::Model> {
+) -> AppResult<UserRow> {
     let actor = viewer.user()?.clone();
     a.check_identity_pair()?;
     policy::require_admin(viewer)?;
-    let current = get(db, viewer, r).await?;
+    let current = find(db, r).await?;
     check_conflicts(db, Some(current.id), a.email.as_deref(), a.username.as_deref()).await?;
     a.validate(false, false)?;
     if let (Some(p), Some(u)) = (&a.provider, &a.extern_uid) {
@@ -623,7 +682,7 @@ pub async fn update(
     match apply_update(db, &actor, &current, &a, new_hash).await {
         Ok(u) => {
             changes.publish(db, Change::user(u.id, UserAction::Updated)).await;
-            Ok(u)
+            Ok(UserRow::full(u))
         }
         Err(e) => Err(explain_conflict(db, Some(current.id), &a, e).await),
     }
@@ -736,16 +795,17 @@ pub async fn delete(
     changes: &ChangeBus,
     viewer: &Viewer,
     r: &UserRef,
-) -> AppResult<Option<user::Model>> {
+) -> AppResult<Option<UserRow>> {
     policy::require_admin(viewer)?;
     let Some(u) = find_ref(db, r).await? else {
         return Ok(None);
     };
+    let identities = identities_of(db, &[u.id]).await?;
     if super::retry_deadlocks(|| delete_rows(db, &u)).await? == 0 {
         return Ok(None);
     }
     changes.publish(db, Change::user_deleted(&u)).await;
-    Ok(Some(u))
+    Ok(Some(UserRow::full(u).with_identities(identities)))
 }
 
 /// Deletes `u` and every row of theirs in one transaction; the number of users deleted (0 when
@@ -790,19 +850,19 @@ pub async fn block(
     changes: &ChangeBus,
     viewer: &Viewer,
     r: &UserRef,
-) -> AppResult<(bool, user::Model)> {
+) -> AppResult<(bool, UserRow)> {
     let admin = policy::require_admin(viewer)?.clone();
-    let u = get(db, viewer, r).await?;
+    let u = find(db, r).await?;
     match u.state.as_str() {
         "ldap_blocked" => Err(AppError::forbidden("LDAP blocked users cannot be modified by the API")),
-        "blocked" => Ok((false, u)),
+        "blocked" => Ok((false, UserRow::full(u))),
         _ if u.id == admin.id => Err(AppError::forbidden(
             "The API initiating user cannot be blocked by the API",
         )),
         _ => match transition(db, &u, "active", "blocked", true).await? {
             Some(u) => {
                 changes.publish(db, Change::user(u.id, UserAction::Blocked)).await;
-                Ok((true, u))
+                Ok((true, UserRow::full(u)))
             }
             // Another request changed the state first: it reports the change, this one not.
             None => Ok((false, get(db, viewer, r).await?)),
@@ -817,19 +877,19 @@ pub async fn unblock(
     changes: &ChangeBus,
     viewer: &Viewer,
     r: &UserRef,
-) -> AppResult<(bool, user::Model)> {
+) -> AppResult<(bool, UserRow)> {
     policy::require_admin(viewer)?;
-    let u = get(db, viewer, r).await?;
+    let u = find(db, r).await?;
     match u.state.as_str() {
         "ldap_blocked" => Err(AppError::forbidden("LDAP blocked users cannot be unblocked by the API")),
         "blocked" => match transition(db, &u, "blocked", "active", false).await? {
             Some(u) => {
                 changes.publish(db, Change::user(u.id, UserAction::Unblocked)).await;
-                Ok((true, u))
+                Ok((true, UserRow::full(u)))
             }
             None => Ok((false, get(db, viewer, r).await?)),
         },
-        _ => Ok((false, u)),
+        _ => Ok((false, UserRow::full(u))),
     }
 }
 

@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn access_by_scope() {
-        let u = Arc::new(crate::domain::fixtures::user(1));
+        let u = Arc::new(crate::domain::fields::fixture(1));
         let v = |scopes| Viewer {
             user: Some(u.clone()),
             scopes,

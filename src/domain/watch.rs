@@ -19,11 +19,12 @@
 //! harmless, as every item shows current state, but a client must not assume that the first
 //! item is newer than what it read before subscribing.
 
-use entity::{event, user};
+use entity::event;
 use sea_orm::{ConnectionTrait, EntityTrait};
 use tokio::sync::broadcast;
 
 use super::changes::{Change, ChangeBus, UserAction};
+use super::fields::UserRow;
 use super::policy;
 use super::users::{self, UserRef};
 use crate::auth::Keys;
@@ -44,7 +45,7 @@ pub struct UserDelivery {
     pub action: UserAction,
     pub user_id: i32,
     /// The user now; for [`UserAction::Deleted`], as it was (`None` if that was not carried).
-    pub user: Option<user::Model>,
+    pub user: Option<UserRow>,
 }
 
 /// Starts watching changes to `user_id` (every user when `None`). Subscribes at once: every
@@ -100,10 +101,10 @@ impl Watcher {
                 return Some(Err(e));
             }
             let user = if action == UserAction::Deleted {
-                was.map(|w| w.into_model())
+                was.as_ref().map(super::fields::from_snapshot)
             } else {
                 match users::find_ref(db, &UserRef::Id(id)).await {
-                    Ok(Some(u)) => Some(u),
+                    Ok(Some(u)) => Some(UserRow::full(u)),
                     Ok(None) => continue,
                     Err(e) => return Some(Err(e.into())),
                 }
@@ -146,7 +147,7 @@ mod tests {
     use crate::error::AppError;
 
     fn viewer(id: i32, admin: bool, scopes: Scopes) -> Viewer {
-        let mut u = crate::domain::fixtures::user(id);
+        let mut u = crate::domain::fields::fixture(id);
         u.admin = admin;
         Viewer {
             user: Some(Arc::new(u)),

@@ -4,17 +4,19 @@ use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::connection::{Counting, Relay};
+use super::connection::{Counting, Relay, wants_total};
 use super::context::CtxExt;
+use super::declared::{AccessToken, Email, SshKey, UserActivity};
 use super::inputs::parse_id;
 use super::scalars::Date;
-use super::types::account::{AccessToken, Email, SshKey, TokenState, UserActivity};
+use super::types::account::TokenState;
 use super::types::event::{EventAction, EventTargetType};
 use super::types::user::Event;
-use super::types::user::token_list;
-use crate::domain::activities::ActivityQuery;
+use crate::domain::activities;
 use crate::domain::emails::{self, NewEmail};
 use crate::domain::events::{self, NewEvent};
+use crate::domain::owned;
+use crate::domain::owner::Owner;
 use crate::domain::owner::Target;
 use crate::domain::ssh_keys::{self, NewKey};
 use crate::domain::tokens::{self, Kind, NewToken};
@@ -28,6 +30,20 @@ fn target(user_id: &Option<ID>) -> Result<Target, AppError> {
     })
 }
 
+/// One page of an owner's tokens of one kind.
+async fn token_list(
+    ctx: &Context<'_>,
+    owner: Owner,
+    kind: Kind,
+    state: Option<TokenState>,
+    relay: Relay,
+) -> Result<Counting<AccessToken>> {
+    let st = ctx.state()?;
+    let state = state.unwrap_or_default().into();
+    let listed = tokens::list(&st.db, &st.keys, owner, kind, state, relay.request()?, wants_total(ctx)).await?;
+    Ok(relay.page(listed.map(AccessToken::new)))
+}
+
 #[derive(Default)]
 pub struct AccountQuery;
 
@@ -36,8 +52,8 @@ impl AccountQuery {
     /// One SSH key, for its owner or an admin; null otherwise.
     async fn ssh_key(&self, ctx: &Context<'_>, #[graphql(desc = "The key's id.")] id: ID) -> Result<Option<SshKey>> {
         let id = parse_id("id", &id)?;
-        match ssh_keys::find(&ctx.state()?.db, ctx.viewer()?, id).await {
-            Ok(k) => Ok(Some(SshKey(k))),
+        match owned::find::<entity::ssh_key::Entity>(&ctx.state()?.db, ctx.viewer()?, id).await {
+            Ok(k) => Ok(Some(SshKey::new(k))),
             Err(AppError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -46,8 +62,8 @@ impl AccountQuery {
     /// One secondary e-mail, for its owner or an admin; null otherwise.
     async fn email(&self, ctx: &Context<'_>, #[graphql(desc = "The address's id.")] id: ID) -> Result<Option<Email>> {
         let id = parse_id("id", &id)?;
-        match emails::find(&ctx.state()?.db, ctx.viewer()?, id).await {
-            Ok(e) => Ok(Some(Email(e))),
+        match owned::find::<entity::email::Entity>(&ctx.state()?.db, ctx.viewer()?, id).await {
+            Ok(e) => Ok(Some(Email::new(e))),
             Err(AppError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -90,7 +106,7 @@ impl AccountQuery {
         let t = Target::User(UserRef::Id(parse_id("userId", &user_id)?));
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
         let m = tokens::get(&st.db, &owner, Kind::Impersonation, parse_id("id", &id)?).await?;
-        Ok(AccessToken::listed(ctx, m))
+        Ok(AccessToken::new(tokens::shown(&st.keys, m)))
     }
 
     /// Personal access tokens of the caller, or (admins) of `userId`. Values are not shown.
@@ -130,16 +146,16 @@ impl AccountQuery {
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Counting<UserActivity>> {
         let st = ctx.state()?;
-        let q = ActivityQuery::new(ctx.viewer()?, from.map(|d| d.0))?;
-        let db = &st.db;
-        let q = &q;
-        Ok(Relay::new(ctx, first, after, last, before)
-            .query(
-                ctx,
-                |w| async move { Ok(q.list(db, w).await?.into_iter().map(UserActivity::from).collect()) },
-                || async move { Ok(q.count(db).await?) },
-            )
-            .await?)
+        let relay = Relay::new(ctx, first, after, last, before);
+        let listed = activities::list(
+            &st.db,
+            ctx.viewer()?,
+            from.map(|d| d.0),
+            relay.request()?,
+            wants_total(ctx),
+        )
+        .await?;
+        Ok(relay.page(listed.map(UserActivity::new)))
     }
 }
 
@@ -323,7 +339,7 @@ impl AccountMutation {
             new,
         )
         .await?;
-        Ok(AddSshKeyPayload { key: SshKey(k) })
+        Ok(AddSshKeyPayload { key: SshKey::new(k) })
     }
 
     /// Deletes an SSH key. Deleting one's own key that is already gone is not an error; an admin
@@ -335,8 +351,10 @@ impl AccountMutation {
     ) -> Result<DeleteSshKeyPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
-        let k = ssh_keys::delete(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
-        Ok(DeleteSshKeyPayload { key: k.map(SshKey) })
+        let k = owned::delete::<entity::ssh_key::Entity>(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
+        Ok(DeleteSshKeyPayload {
+            key: k.map(SshKey::new),
+        })
     }
 
     /// Adds a secondary e-mail for the caller, or (admins) for `userId`.
@@ -351,7 +369,7 @@ impl AccountMutation {
             skip_confirmation: input.skip_confirmation,
         };
         let e = emails::add(st, ctx.viewer()?, &target(&input.user_id)?, new).await?;
-        Ok(AddEmailPayload { email: Email(e) })
+        Ok(AddEmailPayload { email: Email::new(e) })
     }
 
     /// Deletes a secondary e-mail, with the same rules as `deleteSshKey`.
@@ -362,8 +380,10 @@ impl AccountMutation {
     ) -> Result<DeleteEmailPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
-        let e = emails::delete(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
-        Ok(DeleteEmailPayload { email: e.map(Email) })
+        let e = owned::delete::<entity::email::Entity>(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
+        Ok(DeleteEmailPayload {
+            email: e.map(Email::new),
+        })
     }
 
     /// Creates an impersonation token for a user. Admin only.
@@ -381,10 +401,7 @@ impl AccountMutation {
         };
         let c = tokens::create(&st.db, &st.keys, ctx.viewer()?, Kind::Impersonation, &t, new).await?;
         Ok(AccessTokenPayload {
-            token: AccessToken {
-                model: c.model,
-                value: Some(c.value),
-            },
+            token: AccessToken::new(c),
         })
     }
 
@@ -399,7 +416,7 @@ impl AccountMutation {
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
         let m = tokens::revoke(&st.db, &owner, Kind::Impersonation, parse_id("id", &input.id)?).await?;
         Ok(AccessTokenPayload {
-            token: AccessToken::listed(ctx, m),
+            token: AccessToken::new(tokens::shown(&st.keys, m)),
         })
     }
 
@@ -426,10 +443,7 @@ impl AccountMutation {
         )
         .await?;
         Ok(AccessTokenPayload {
-            token: AccessToken {
-                model: c.model,
-                value: Some(c.value),
-            },
+            token: AccessToken::new(c),
         })
     }
 
@@ -443,7 +457,7 @@ impl AccountMutation {
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Personal, &target(&input.user_id)?).await?;
         let m = tokens::revoke(&st.db, &owner, Kind::Personal, parse_id("id", &input.id)?).await?;
         Ok(AccessTokenPayload {
-            token: AccessToken { model: m, value: None },
+            token: AccessToken::new(tokens::shown(&st.keys, m)),
         })
     }
 

@@ -7,7 +7,7 @@ use async_graphql::{Context, Object, OutputType, TypeName};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
-use crate::domain::page::Window;
+use crate::domain::page::{Listed, PageRequest};
 use crate::error::{AppError, AppResult};
 
 /// An opaque cursor: the offset of an edge in its list, and which list that is (see
@@ -124,15 +124,14 @@ impl Relay {
             .transpose()
     }
 
-    /// True when the window can only be placed knowing the total (`last` without `before`).
-    pub fn needs_total(&self) -> bool {
-        self.last.is_some() && self.first.is_none() && self.before.is_none()
-    }
-
-    pub fn window(&self, total: Option<u64>) -> AppResult<Window> {
-        let after = self.decode("after", &self.after)?;
-        let before = self.decode("before", &self.before)?;
-        Window::from_relay(self.first, after, self.last, before, total)
+    /// The page asked for, cursors decoded.
+    pub fn request(&self) -> AppResult<PageRequest> {
+        Ok(PageRequest::Relay {
+            first: self.first,
+            after: self.decode("after", &self.after)?,
+            last: self.last,
+            before: self.decode("before", &self.before)?,
+        })
     }
 }
 
@@ -242,21 +241,20 @@ pub fn wants_total(ctx: &Context<'_>) -> bool {
 }
 
 impl Relay {
-    /// Builds the page from rows fetched with `limit + 1` (the extra row tells whether a next
-    /// page exists).
-    pub fn connection<N>(&self, window: Window, mut rows: Vec<N>, total: Option<u64>) -> Page<N> {
-        let more = rows.len() as u64 > window.limit;
-        rows.truncate(window.limit as usize);
+    /// The connection of one page of a listing.
+    pub fn page<N>(&self, listed: Listed<N>) -> Page<N> {
+        let offset = listed.window.offset;
         Page {
-            has_previous_page: window.offset > 0,
-            has_next_page: more || self.before.is_some(),
-            total_count: total.unwrap_or_default(),
-            edges: rows
+            has_previous_page: offset > 0,
+            has_next_page: listed.more || self.before.is_some(),
+            total_count: listed.total.unwrap_or_default(),
+            edges: listed
+                .items
                 .into_iter()
                 .enumerate()
                 .map(|(i, node)| PageEdge {
                     cursor: OffsetCursor {
-                        offset: window.offset + i as u64,
+                        offset: offset + i as u64,
                         scope: self.scope,
                     },
                     node,
@@ -267,38 +265,27 @@ impl Relay {
 
     /// Pages a list already in memory (a user's keys or e-mails, loaded in one batch).
     pub fn slice<N>(&self, rows: Vec<N>) -> AppResult<Page<N>> {
-        let total = rows.len() as u64;
-        let window = self.window(Some(total))?;
-        let page: Vec<N> = rows
-            .into_iter()
-            .skip(window.offset as usize)
-            .take(window.limit as usize + 1)
-            .collect();
-        Ok(self.connection(window, page, Some(total)))
+        Ok(self.page(crate::domain::page::slice(rows, self.request()?)?))
     }
 
-    /// Pages a list in the database: `fetch` gets a window (with one extra row), `count` runs
-    /// only when `totalCount` is selected or the window needs it.
+    /// Pages a list read through batch loaders: `fetch` gets a window (with one extra row),
+    /// `count` runs only when `totalCount` is selected or the window needs it.
     pub async fn query<N, F, FFut, C, CFut>(&self, ctx: &Context<'_>, fetch: F, count: C) -> AppResult<Page<N>>
     where
         N: OutputType,
-        F: FnOnce(Window) -> FFut,
+        F: FnOnce(crate::domain::page::Window) -> FFut,
         FFut: std::future::Future<Output = AppResult<Vec<N>>>,
         C: FnOnce() -> CFut,
         CFut: std::future::Future<Output = AppResult<u64>>,
     {
-        let total = if self.needs_total() || wants_total(ctx) {
-            Some(count().await?)
-        } else {
-            None
+        let request = self.request()?;
+        let total = match request.needs_total() || wants_total(ctx) {
+            true => Some(count().await?),
+            false => None,
         };
-        let window = self.window(total)?;
-        let rows = fetch(Window {
-            offset: window.offset,
-            limit: window.limit + 1,
-        })
-        .await?;
-        Ok(self.connection(window, rows, total))
+        let window = request.window(total)?;
+        let rows = fetch(window.one_more()).await?;
+        Ok(self.page(Listed::from_fetched(rows, window, total)))
     }
 }
 

@@ -11,7 +11,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use crate::domain::events::{self, EventFilter};
 use crate::domain::page::Window;
 use crate::domain::tokens::{self, Kind, StateFilter};
-use crate::domain::{emails, ssh_keys, users};
+use crate::domain::{owned, users};
 use crate::error::AppError;
 
 pub struct DbLoader {
@@ -79,7 +79,7 @@ impl Loader<KeysOf> for DbLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[KeysOf]) -> Result<HashMap<KeysOf, Self::Value>, Self::Error> {
-        let rows = ssh_keys::of_users(&self.db, &ids(keys, |k| k.0))
+        let rows = owned::of_users::<ssh_key::Entity>(&self.db, &ids(keys, |k| k.0))
             .await
             .map_err(Arc::new)?;
         Ok(group(keys, rows, |r| KeysOf(r.user_id)))
@@ -91,7 +91,7 @@ impl Loader<EmailsOf> for DbLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[EmailsOf]) -> Result<HashMap<EmailsOf, Self::Value>, Self::Error> {
-        let rows = emails::of_users(&self.db, &ids(keys, |k| k.0))
+        let rows = owned::of_users::<email::Entity>(&self.db, &ids(keys, |k| k.0))
             .await
             .map_err(Arc::new)?;
         Ok(group(keys, rows, |r| EmailsOf(r.user_id)))

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::context::CtxExt;
 use super::types::user::User;
 use crate::domain::account_tokens;
+use crate::domain::fields::UserRow;
 
 /// An address to send a password reset link to.
 #[derive(InputObject)]
@@ -115,7 +116,9 @@ impl MailMutation {
     ) -> Result<ResetPasswordPayload> {
         let st = ctx.state()?;
         let u = account_tokens::reset_password(&st.db, &input.token, &input.password).await?;
-        Ok(ResetPasswordPayload { user: User(u) })
+        Ok(ResetPasswordPayload {
+            user: User(UserRow::full(u)),
+        })
     }
 
     /// Confirms an address with the token of a confirmation link; confirming the primary
@@ -130,7 +133,7 @@ impl MailMutation {
         Ok(ConfirmEmailPayload {
             email: address.email,
             confirmed_at: address.confirmed_at.unwrap_or_default(),
-            user: User(u),
+            user: User(UserRow::full(u)),
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod cache;
 pub mod connection;
 pub mod context;
+pub mod declared;
 pub mod driver;
 pub mod fast;
 pub mod guards;

@@ -5,10 +5,12 @@ use chrono::{DateTime, Utc};
 
 use super::context::ClientAddr;
 use super::context::CtxExt;
+use super::declared::{CreateUserInput, UpdateUserInput};
 use super::inputs::parse_id;
 use super::types::user::User;
+use crate::domain::fields::UserRow;
 use crate::domain::sessions::{self, SignIn};
-use crate::domain::users::{self, CreateUser, UserAttrs, UserRef};
+use crate::domain::users::{self, UserRef};
 
 /// What can be changed.
 #[derive(MergedObject, Default)]
@@ -19,96 +21,6 @@ pub struct Mutation(
     super::account::AccountMutation,
     super::mail::MailMutation,
 );
-
-/// Attributes of a new user.
-#[derive(InputObject)]
-pub struct CreateUserInput {
-    /// Primary e-mail address.
-    pub email: String,
-    /// Unique username.
-    pub username: String,
-    /// Full name.
-    pub name: String,
-    /// Password (at least 8 characters). Needed unless `resetPassword` is true.
-    pub password: Option<String>,
-    /// Send the user a password reset link instead of setting a password.
-    #[graphql(default)]
-    pub reset_password: bool,
-    /// Confirm the primary address at once instead of requiring confirmation.
-    #[graphql(default)]
-    pub skip_confirmation: bool,
-    /// Skype id.
-    pub skype: Option<String>,
-    /// LinkedIn profile.
-    pub linkedin: Option<String>,
-    /// Twitter account.
-    pub twitter: Option<String>,
-    /// Personal website.
-    pub website_url: Option<String>,
-    /// Organization.
-    pub organization: Option<String>,
-    /// Number of projects the user may create.
-    pub projects_limit: Option<i32>,
-    /// External uid at `provider`.
-    pub extern_uid: Option<String>,
-    /// External authentication provider of `externUid`.
-    pub provider: Option<String>,
-    /// Short biography.
-    pub bio: Option<String>,
-    /// Location.
-    pub location: Option<String>,
-    /// Make the user an administrator.
-    pub admin: Option<bool>,
-    /// Whether the user may create groups.
-    pub can_create_group: Option<bool>,
-    /// Flag the user as external.
-    pub external: Option<bool>,
-    /// Colour scheme of the user's UI (1-7).
-    pub color_scheme_id: Option<i32>,
-}
-
-/// Changes to a user; absent fields stay as they are.
-#[derive(InputObject)]
-pub struct UpdateUserInput {
-    /// The user to change.
-    pub id: ID,
-    /// Primary e-mail address.
-    pub email: Option<String>,
-    /// Unique username.
-    pub username: Option<String>,
-    /// Full name.
-    pub name: Option<String>,
-    /// New password; the user must change it at their next sign-in.
-    pub password: Option<String>,
-    /// Skype id.
-    pub skype: Option<String>,
-    /// LinkedIn profile.
-    pub linkedin: Option<String>,
-    /// Twitter account.
-    pub twitter: Option<String>,
-    /// Personal website.
-    pub website_url: Option<String>,
-    /// Organization.
-    pub organization: Option<String>,
-    /// Number of projects the user may create.
-    pub projects_limit: Option<i32>,
-    /// External uid at `provider`.
-    pub extern_uid: Option<String>,
-    /// External authentication provider of `externUid`.
-    pub provider: Option<String>,
-    /// Short biography.
-    pub bio: Option<String>,
-    /// Location.
-    pub location: Option<String>,
-    /// Make the user an administrator, or not.
-    pub admin: Option<bool>,
-    /// Whether the user may create groups.
-    pub can_create_group: Option<bool>,
-    /// Flag the user as external, or not.
-    pub external: Option<bool>,
-    /// Colour scheme of the user's UI (1-7).
-    pub color_scheme_id: Option<i32>,
-}
 
 /// Names a user by id.
 #[derive(InputObject)]
@@ -169,56 +81,6 @@ pub struct SignInPayload {
     pub user: User,
 }
 
-fn attrs_of_create(i: CreateUserInput) -> CreateUser {
-    CreateUser {
-        attrs: UserAttrs {
-            email: Some(i.email),
-            username: Some(i.username),
-            name: Some(i.name),
-            password: i.password,
-            skype: i.skype,
-            linkedin: i.linkedin,
-            twitter: i.twitter,
-            website_url: i.website_url,
-            organization: i.organization,
-            bio: i.bio,
-            location: i.location,
-            projects_limit: i.projects_limit.map(i64::from),
-            admin: i.admin,
-            can_create_group: i.can_create_group,
-            external: i.external,
-            extern_uid: i.extern_uid,
-            provider: i.provider,
-            color_scheme_id: i.color_scheme_id,
-        },
-        reset_password: i.reset_password,
-        skip_confirmation: i.skip_confirmation,
-    }
-}
-
-fn attrs_of_update(i: UpdateUserInput) -> UserAttrs {
-    UserAttrs {
-        email: i.email,
-        username: i.username,
-        name: i.name,
-        password: i.password,
-        skype: i.skype,
-        linkedin: i.linkedin,
-        twitter: i.twitter,
-        website_url: i.website_url,
-        organization: i.organization,
-        bio: i.bio,
-        location: i.location,
-        projects_limit: i.projects_limit.map(i64::from),
-        admin: i.admin,
-        can_create_group: i.can_create_group,
-        external: i.external,
-        extern_uid: i.extern_uid,
-        provider: i.provider,
-        color_scheme_id: i.color_scheme_id,
-    }
-}
-
 #[derive(Default)]
 pub struct UserMutation;
 
@@ -231,7 +93,7 @@ impl UserMutation {
         #[graphql(desc = "What to do.")] input: CreateUserInput,
     ) -> Result<CreateUserPayload> {
         let st = ctx.state()?;
-        let u = users::create(st, ctx.viewer()?, attrs_of_create(input)).await?;
+        let u = users::create(st, ctx.viewer()?, input.0).await?;
         Ok(CreateUserPayload { user: User(u) })
     }
 
@@ -243,14 +105,7 @@ impl UserMutation {
     ) -> Result<UpdateUserPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
-        let u = users::update(
-            &st.db,
-            &st.changes,
-            ctx.viewer()?,
-            &UserRef::Id(id),
-            attrs_of_update(input),
-        )
-        .await?;
+        let u = users::update(&st.db, &st.changes, ctx.viewer()?, &UserRef::Id(id), input.attrs.attrs).await?;
         Ok(UpdateUserPayload { user: User(u) })
     }
 
@@ -318,7 +173,7 @@ impl SessionMutation {
         Ok(SignInPayload {
             token: s.token,
             expires_at,
-            user: User(s.user),
+            user: User(UserRow::full(s.user)),
         })
     }
 }

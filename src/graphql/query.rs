@@ -2,13 +2,14 @@
 
 use async_graphql::{Context, ID, MergedObject, Object, Result};
 
-use super::connection::{Counting, Relay};
+use super::connection::{Counting, Relay, wants_total};
 use super::context::CtxExt;
 use super::fast::Prefetch;
 use super::inputs::{SortDirection, UserOrderBy, UsersFilter, parse_id};
 use super::types::user::User;
 
-use crate::domain::users::{self, UserFilter, UserRef};
+use crate::domain::fields::UserRow;
+use crate::domain::users::{self, Read, UserRef};
 use crate::error::AppError;
 
 /// What can be read.
@@ -23,7 +24,7 @@ pub struct UserQuery;
 impl UserQuery {
     /// The signed-in user; null for anonymous callers.
     async fn current_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.viewer()?.user.as_deref().map(|u| User(u.clone())))
+        Ok(ctx.viewer()?.user.as_deref().map(|u| User(UserRow::full(u.clone()))))
     }
 
     /// One user, by id or by username (exactly one of them); null when there is none.
@@ -66,21 +67,23 @@ impl UserQuery {
         #[graphql(desc = "Returns users before this cursor.")] before: Option<String>,
     ) -> Result<Counting<User>> {
         let db = &ctx.state()?.db;
-        let viewer = ctx.viewer()?;
-        let filter: UserFilter = filter.into();
-        let filter = &filter;
-        Ok(Relay::new(ctx, first, after, last, before)
-            .query(
-                ctx,
-                |w| async move {
-                    let columns = Prefetch::user_columns(ctx);
-                    let (order, sort) = (order_by.into(), sort.into());
-                    let rows = users::list(db, viewer, filter, order, sort, w, columns.as_deref()).await?;
-                    Prefetch::users(ctx, &rows).await?;
-                    Ok(rows.into_iter().map(User).collect())
-                },
-                || users::count(db, viewer, filter),
-            )
-            .await?)
+        let relay = Relay::new(ctx, first, after, last, before);
+        let read = Read {
+            columns: Prefetch::user_columns(ctx),
+            identities: false,
+        };
+        let listed = users::list(
+            db,
+            ctx.viewer()?,
+            &filter.into(),
+            order_by.into(),
+            sort.into(),
+            read,
+            relay.request()?,
+            wants_total(ctx),
+        )
+        .await?;
+        Prefetch::users(ctx, &listed.items).await?;
+        Ok(relay.page(listed.map(User)))
     }
 }

@@ -1,4 +1,6 @@
 //! SSH keys, e-mails, impersonation tokens, events and activities under `/user` and `/users/:id`.
+//! Keys and e-mails are one kind of route each, for any collection a user owns
+//! (`domain::owned`): the handlers below are generic over it.
 
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
@@ -8,27 +10,24 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::extract::{Caller, Signed, param_id, path_id};
-use super::pagination::{self, Page, Paged};
+use super::pagination::{self, paged};
 use super::params::Params;
-use super::views::{ActivityView, EmailView, EventView, SshKeyView, TokenView};
-use crate::domain::activities::ActivityQuery;
+use super::views::{EventView, View, Views};
+use crate::domain::activities;
+use crate::domain::decode::ByIndex;
 use crate::domain::emails::{self, NewEmail};
 use crate::domain::events::{self, EventFilter, TARGET_TYPES};
+use crate::domain::fields::{ACTIVITY, TOKEN};
+use crate::domain::owned::{self, Owned};
 use crate::domain::owner::{Owner, Target};
+use crate::domain::page::PageRequest;
+use crate::domain::shape::{Env, Shape};
 use crate::domain::ssh_keys::{self, NewKey};
 use crate::domain::tokens::{self, Kind, NewToken, StateFilter};
 use crate::domain::users::{self, SortDir, UserRef};
 use crate::domain::viewer::Viewer;
 use crate::error::AppError;
 use crate::state::AppState;
-
-fn paged<T: Serialize>(st: &AppState, uri: &Uri, page: Page, total: u64, items: Vec<T>) -> Response {
-    Paged {
-        items,
-        headers: pagination::headers(&st.cfg.external_url(), uri, page, total),
-    }
-    .into_response()
-}
 
 fn user_target(id: &str) -> Result<Target, AppError> {
     Ok(Target::User(UserRef::Id(path_id(id)?)))
@@ -42,224 +41,197 @@ fn deleted<T: Serialize>(v: Option<T>) -> Response {
     }
 }
 
-// ---- SSH keys
+/// One record as GitLab shows it.
+fn one<R>(st: &AppState, row: &R, fields: &'static [crate::domain::shape::Field<R>]) -> Response {
+    let base = st.cfg.external_url();
+    Json(View::new(row, fields, Shape::Basic, Env { external_url: &base })).into_response()
+}
 
-async fn list_keys(
+// ---- collections a user owns: SSH keys, e-mails
+
+/// What a collection's routes need besides the domain's generic part: how to add one.
+pub trait OwnedRoutes: Owned<Model: Send + Sync + 'static>
+where
+    ByIndex<Self::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    /// The path parameter of a record's id under `/user/...`.
+    const ID_PARAM: &'static str;
+    fn add(
+        st: &AppState,
+        viewer: &Viewer,
+        target: &Target,
+        p: &Params,
+    ) -> impl std::future::Future<Output = Result<Self::Model, AppError>> + Send;
+}
+
+impl OwnedRoutes for entity::ssh_key::Entity {
+    const ID_PARAM: &'static str = "key_id";
+    async fn add(st: &AppState, viewer: &Viewer, target: &Target, p: &Params) -> Result<Self::Model, AppError> {
+        let input = NewKey {
+            title: p.string("title")?,
+            key: p.string("key")?,
+            expires_at: p.datetime("expires_at")?,
+        };
+        ssh_keys::add(&st.db, ssh_keys::KeyRules::from_config(&st.cfg), viewer, target, input).await
+    }
+}
+
+impl OwnedRoutes for entity::email::Entity {
+    const ID_PARAM: &'static str = "email_id";
+    async fn add(st: &AppState, viewer: &Viewer, target: &Target, p: &Params) -> Result<Self::Model, AppError> {
+        let input = NewEmail {
+            email: p.string("email")?,
+            skip_confirmation: p.boolean("skip_confirmation")?.unwrap_or(false),
+        };
+        emails::add(st, viewer, target, input).await
+    }
+}
+
+async fn list_owned<E>(
     st: &AppState,
     viewer: &Viewer,
     target: Target,
     uri: &Uri,
     p: &Params,
-) -> Result<Response, AppError> {
-    let page = Page::from_params(p)?;
-    let db = &st.db;
-    let owner = Owner::resolve(db, viewer, &target).await?;
-    let rows = ssh_keys::list(db, &owner, page.window()).await?;
-    let total = ssh_keys::count(db, &owner).await?;
-    Ok(paged(st, uri, page, total, rows.iter().map(SshKeyView::from).collect()))
+) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    let page = pagination::page(p)?;
+    let owner = Owner::resolve(&st.db, viewer, &target).await?;
+    let listed =
+        crate::domain::page::list(&st.db, &owned::of_owner::<E>(owner), PageRequest::Numbered(page), true).await?;
+    let base = st.cfg.external_url();
+    let body = Views::new(&listed.items, E::FIELDS, Shape::Basic, Env { external_url: &base });
+    Ok(paged(&base, uri, page, listed.total.unwrap_or_default(), body))
 }
 
-async fn add_key(st: &AppState, viewer: &Viewer, target: Target, p: &Params) -> Result<Response, AppError> {
-    let input = NewKey {
-        title: p.string("title")?,
-        key: p.string("key")?,
-        expires_at: p.datetime("expires_at")?,
-    };
-    let k = ssh_keys::add(&st.db, ssh_keys::KeyRules::from_config(&st.cfg), viewer, &target, input).await?;
-    Ok((StatusCode::CREATED, Json(SshKeyView::from(&k))).into_response())
-}
-
-pub async fn my_keys(
+pub async fn my_list<E>(
     State(st): State<AppState>,
     Signed(v): Signed,
     OriginalUri(uri): OriginalUri,
     p: Params,
-) -> Result<Response, AppError> {
-    list_keys(&st, &v, Target::Me, &uri, &p).await
+) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    list_owned::<E>(&st, &v, Target::Me, &uri, &p).await
 }
 
-pub async fn user_keys(
+pub async fn user_list<E>(
     State(st): State<AppState>,
     Signed(v): Signed,
     Path(id): Path<String>,
     OriginalUri(uri): OriginalUri,
     p: Params,
-) -> Result<Response, AppError> {
-    list_keys(&st, &v, user_target(&id)?, &uri, &p).await
+) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    list_owned::<E>(&st, &v, user_target(&id)?, &uri, &p).await
 }
 
-pub async fn add_my_key(State(st): State<AppState>, Signed(v): Signed, p: Params) -> Result<Response, AppError> {
-    add_key(&st, &v, Target::Me, &p).await
+async fn add_owned<E>(st: &AppState, viewer: &Viewer, target: Target, p: &Params) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    let m = E::add(st, viewer, &target, p).await?;
+    Ok((StatusCode::CREATED, one(st, &m, E::FIELDS)).into_response())
 }
 
-pub async fn add_user_key(
+pub async fn my_add<E>(State(st): State<AppState>, Signed(v): Signed, p: Params) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    add_owned::<E>(&st, &v, Target::Me, &p).await
+}
+
+pub async fn user_add<E>(
     State(st): State<AppState>,
     Signed(v): Signed,
     Path(id): Path<String>,
     p: Params,
-) -> Result<Response, AppError> {
-    add_key(&st, &v, user_target(&id)?, &p).await
+) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    add_owned::<E>(&st, &v, user_target(&id)?, &p).await
 }
 
-pub async fn my_key(
+pub async fn my_one<E>(
     State(st): State<AppState>,
     Signed(v): Signed,
-    Path(key_id): Path<String>,
-) -> Result<Response, AppError> {
-    let key_id = param_id("key_id", &key_id)?;
+    Path(id): Path<String>,
+) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    let id = param_id(E::ID_PARAM, &id)?;
     let owner = Owner::resolve(&st.db, &v, &Target::Me).await?;
-    Ok(Json(SshKeyView::from(&ssh_keys::get(&st.db, &owner, key_id).await?)).into_response())
+    Ok(one(&st, &owned::get::<E>(&st.db, &owner, id).await?, E::FIELDS))
 }
 
-pub async fn user_key(
+pub async fn user_one<E>(
     State(st): State<AppState>,
     Signed(v): Signed,
-    Path((id, key_id)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (target, key_id) = (user_target(&id)?, path_id(&key_id)?);
+    Path((user, id)): Path<(String, String)>,
+) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    let (target, id) = (user_target(&user)?, path_id(&id)?);
     let owner = Owner::resolve(&st.db, &v, &target).await?;
-    Ok(Json(SshKeyView::from(&ssh_keys::get(&st.db, &owner, key_id).await?)).into_response())
+    Ok(one(&st, &owned::get::<E>(&st.db, &owner, id).await?, E::FIELDS))
 }
 
-pub async fn delete_my_key(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path(key_id): Path<String>,
-) -> Result<Response, AppError> {
-    let key_id = param_id("key_id", &key_id)?;
+async fn delete_owned<E>(st: &AppState, viewer: &Viewer, target: Target, id: i32) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    let gone = owned::delete::<E>(&st.db, viewer, &target, id).await?;
+    let base = st.cfg.external_url();
+    let env = Env { external_url: &base };
     Ok(deleted(
-        ssh_keys::delete(&st.db, &v, &Target::Me, key_id)
-            .await?
-            .as_ref()
-            .map(SshKeyView::from),
+        gone.as_ref().map(|m| View::new(m, E::FIELDS, Shape::Basic, env)),
     ))
 }
 
-pub async fn delete_user_key(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path((id, key_id)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (target, key_id) = (user_target(&id)?, path_id(&key_id)?);
-    Ok(deleted(
-        ssh_keys::delete(&st.db, &v, &target, key_id)
-            .await?
-            .as_ref()
-            .map(SshKeyView::from),
-    ))
-}
-
-// ---- e-mails
-
-async fn list_emails(
-    st: &AppState,
-    viewer: &Viewer,
-    target: Target,
-    uri: &Uri,
-    p: &Params,
-) -> Result<Response, AppError> {
-    let page = Page::from_params(p)?;
-    let db = &st.db;
-    let owner = Owner::resolve(db, viewer, &target).await?;
-    let rows = emails::list(db, &owner, page.window()).await?;
-    let total = emails::count(db, &owner).await?;
-    Ok(paged(st, uri, page, total, rows.iter().map(EmailView::from).collect()))
-}
-
-async fn add_email(st: &AppState, viewer: &Viewer, target: Target, p: &Params) -> Result<Response, AppError> {
-    let input = NewEmail {
-        email: p.string("email")?,
-        skip_confirmation: p.boolean("skip_confirmation")?.unwrap_or(false),
-    };
-    let e = emails::add(st, viewer, &target, input).await?;
-    Ok((StatusCode::CREATED, Json(EmailView::from(&e))).into_response())
-}
-
-pub async fn my_emails(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    OriginalUri(uri): OriginalUri,
-    p: Params,
-) -> Result<Response, AppError> {
-    list_emails(&st, &v, Target::Me, &uri, &p).await
-}
-
-pub async fn user_emails(
+pub async fn my_delete<E>(
     State(st): State<AppState>,
     Signed(v): Signed,
     Path(id): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    p: Params,
-) -> Result<Response, AppError> {
-    list_emails(&st, &v, user_target(&id)?, &uri, &p).await
+) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    let id = param_id(E::ID_PARAM, &id)?;
+    delete_owned::<E>(&st, &v, Target::Me, id).await
 }
 
-pub async fn add_my_email(State(st): State<AppState>, Signed(v): Signed, p: Params) -> Result<Response, AppError> {
-    add_email(&st, &v, Target::Me, &p).await
-}
-
-pub async fn add_user_email(
+pub async fn user_delete<E>(
     State(st): State<AppState>,
     Signed(v): Signed,
-    Path(id): Path<String>,
-    p: Params,
-) -> Result<Response, AppError> {
-    add_email(&st, &v, user_target(&id)?, &p).await
-}
-
-pub async fn my_email(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path(email_id): Path<String>,
-) -> Result<Response, AppError> {
-    let email_id = param_id("email_id", &email_id)?;
-    let owner = Owner::resolve(&st.db, &v, &Target::Me).await?;
-    Ok(Json(EmailView::from(&emails::get(&st.db, &owner, email_id).await?)).into_response())
-}
-
-pub async fn user_email(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path((id, email_id)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (target, email_id) = (user_target(&id)?, path_id(&email_id)?);
-    let owner = Owner::resolve(&st.db, &v, &target).await?;
-    Ok(Json(EmailView::from(&emails::get(&st.db, &owner, email_id).await?)).into_response())
-}
-
-pub async fn delete_my_email(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path(email_id): Path<String>,
-) -> Result<Response, AppError> {
-    let email_id = param_id("email_id", &email_id)?;
-    Ok(deleted(
-        emails::delete(&st.db, &v, &Target::Me, email_id)
-            .await?
-            .as_ref()
-            .map(EmailView::from),
-    ))
-}
-
-pub async fn delete_user_email(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path((id, email_id)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (target, email_id) = (user_target(&id)?, path_id(&email_id)?);
-    Ok(deleted(
-        emails::delete(&st.db, &v, &target, email_id)
-            .await?
-            .as_ref()
-            .map(EmailView::from),
-    ))
+    Path((user, id)): Path<(String, String)>,
+) -> Result<Response, AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    let (target, id) = (user_target(&user)?, path_id(&id)?);
+    delete_owned::<E>(&st, &v, target, id).await
 }
 
 // ---- impersonation tokens
-
-fn token_view(st: &AppState, m: &entity::token::Model) -> TokenView {
-    TokenView::new(m, tokens::shown_value(&st.keys, m))
-}
 
 pub async fn tokens(
     State(st): State<AppState>,
@@ -269,19 +241,22 @@ pub async fn tokens(
     p: Params,
 ) -> Result<Response, AppError> {
     let target = user_target(&id)?;
-    let page = Page::from_params(&p)?;
+    let page = pagination::page(&p)?;
     let state = p.parsed("state", StateFilter::parse)?.unwrap_or_default();
-    let db = &st.db;
-    let owner = tokens::owner(db, &v, Kind::Impersonation, &target).await?;
-    let rows = tokens::list(db, &owner, Kind::Impersonation, state, page.window()).await?;
-    let total = tokens::count(db, &owner, Kind::Impersonation, state).await?;
-    Ok(paged(
-        &st,
-        &uri,
-        page,
-        total,
-        rows.iter().map(|m| token_view(&st, m)).collect(),
-    ))
+    let owner = tokens::owner(&st.db, &v, Kind::Impersonation, &target).await?;
+    let listed = tokens::list(
+        &st.db,
+        &st.keys,
+        owner,
+        Kind::Impersonation,
+        state,
+        PageRequest::Numbered(page),
+        true,
+    )
+    .await?;
+    let base = st.cfg.external_url();
+    let body = Views::new(&listed.items, TOKEN, Shape::Basic, Env { external_url: &base });
+    Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), body))
 }
 
 pub async fn token(
@@ -292,7 +267,7 @@ pub async fn token(
     let (target, token_id) = (user_target(&id)?, path_id(&token_id)?);
     let owner = tokens::owner(&st.db, &v, Kind::Impersonation, &target).await?;
     let m = tokens::get(&st.db, &owner, Kind::Impersonation, token_id).await?;
-    Ok(Json(token_view(&st, &m)).into_response())
+    Ok(one(&st, &tokens::shown(&st.keys, m), TOKEN))
 }
 
 pub async fn create_token(
@@ -308,7 +283,7 @@ pub async fn create_token(
         expires_at: p.date("expires_at")?,
     };
     let c = tokens::create(&st.db, &st.keys, &v, Kind::Impersonation, &target, input).await?;
-    Ok((StatusCode::CREATED, Json(TokenView::new(&c.model, Some(c.value)))).into_response())
+    Ok((StatusCode::CREATED, one(&st, &c, TOKEN)).into_response())
 }
 
 pub async fn revoke_token(
@@ -331,7 +306,7 @@ pub async fn events(
     OriginalUri(uri): OriginalUri,
     p: Params,
 ) -> Result<Response, AppError> {
-    let page = Page::from_params(&p)?;
+    let page = pagination::page(&p)?;
     let targets: Vec<&str> = TARGET_TYPES.iter().map(|(f, _)| *f).collect();
     let filter = EventFilter {
         action: p.one_of("action", &events::ACTIONS)?,
@@ -340,18 +315,12 @@ pub async fn events(
         after: p.date("after")?,
         sort: p.parsed("sort", SortDir::parse)?.unwrap_or(SortDir::Desc),
     };
-    let db = &st.db;
-    let author = users::get(db, &v, &UserRef::parse(&id)).await?;
-    let rows = events::list(db, author.id, &filter, page.window()).await?;
-    let total = events::count(db, author.id, &filter).await?;
+    let author = users::get(&st.db, &v, &UserRef::parse(&id)).await?;
+    let listed = events::list(&st.db, author.id(), &filter, PageRequest::Numbered(page), true).await?;
     let base = st.cfg.external_url();
-    Ok(paged(
-        &st,
-        &uri,
-        page,
-        total,
-        rows.iter().map(|e| EventView::new(&base, e, &author)).collect(),
-    ))
+    let env = Env { external_url: &base };
+    let items: Vec<EventView> = listed.items.iter().map(|e| EventView::new(env, e, &author)).collect();
+    Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), items))
 }
 
 pub async fn activities(
@@ -360,15 +329,9 @@ pub async fn activities(
     OriginalUri(uri): OriginalUri,
     p: Params,
 ) -> Result<Response, AppError> {
-    let page = Page::from_params(&p)?;
-    let q = ActivityQuery::new(&v, p.date("from")?)?;
-    let rows = q.list(&st.db, page.window()).await?;
-    let total = q.count(&st.db).await?;
-    Ok(paged(
-        &st,
-        &uri,
-        page,
-        total,
-        rows.iter().map(ActivityView::from).collect(),
-    ))
+    let page = pagination::page(&p)?;
+    let listed = activities::list(&st.db, &v, p.date("from")?, PageRequest::Numbered(page), true).await?;
+    let base = st.cfg.external_url();
+    let body = Views::new(&listed.items, ACTIVITY, Shape::Basic, Env { external_url: &base });
+    Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), body))
 }

@@ -18,45 +18,38 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
+    use account::*;
+    use entity::{email::Entity as Emails, ssh_key::Entity as Keys};
     Router::new()
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::show).put(users::update).delete(users::delete))
         .route("/users/{id}/block", post(users::block))
         .route("/users/{id}/unblock", post(users::unblock))
-        .route("/users/{id}/events", get(account::events))
-        .route("/users/{id}/keys", get(account::user_keys).post(account::add_user_key))
+        .route("/users/{id}/events", get(events))
+        .route("/users/{id}/keys", get(user_list::<Keys>).post(user_add::<Keys>))
         .route(
             "/users/{id}/keys/{key_id}",
-            get(account::user_key).delete(account::delete_user_key),
+            get(user_one::<Keys>).delete(user_delete::<Keys>),
         )
-        .route(
-            "/users/{id}/emails",
-            get(account::user_emails).post(account::add_user_email),
-        )
+        .route("/users/{id}/emails", get(user_list::<Emails>).post(user_add::<Emails>))
         .route(
             "/users/{id}/emails/{email_id}",
-            get(account::user_email).delete(account::delete_user_email),
+            get(user_one::<Emails>).delete(user_delete::<Emails>),
         )
-        .route(
-            "/users/{id}/impersonation_tokens",
-            get(account::tokens).post(account::create_token),
-        )
+        .route("/users/{id}/impersonation_tokens", get(tokens).post(create_token))
         .route(
             "/users/{id}/impersonation_tokens/{token_id}",
-            get(account::token).delete(account::revoke_token),
+            get(token).delete(revoke_token),
         )
         .route("/user", get(users::me))
-        .route("/user/keys", get(account::my_keys).post(account::add_my_key))
-        .route(
-            "/user/keys/{key_id}",
-            get(account::my_key).delete(account::delete_my_key),
-        )
-        .route("/user/emails", get(account::my_emails).post(account::add_my_email))
+        .route("/user/keys", get(my_list::<Keys>).post(my_add::<Keys>))
+        .route("/user/keys/{key_id}", get(my_one::<Keys>).delete(my_delete::<Keys>))
+        .route("/user/emails", get(my_list::<Emails>).post(my_add::<Emails>))
         .route(
             "/user/emails/{email_id}",
-            get(account::my_email).delete(account::delete_my_email),
+            get(my_one::<Emails>).delete(my_delete::<Emails>),
         )
-        .route("/user/activities", get(account::activities))
+        .route("/user/activities", get(activities))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

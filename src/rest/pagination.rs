@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::params::Params;
-use crate::domain::page::{self, Window};
+use crate::domain::page::Numbered;
 use crate::error::AppError;
 
 /// Headers a browser client may read (CORS), as GitLab exposes them.
@@ -22,35 +22,15 @@ pub const EXPOSED_HEADERS: [&str; 8] = [
     "x-request-id",
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Page {
-    pub page: u64,
-    pub per_page: u64,
+/// `page` and `per_page` as [`Numbered::new`] takes them; non-integers are 400 `page is invalid`.
+pub fn page(p: &Params) -> Result<Numbered, AppError> {
+    Numbered::new(p.int("page")?, p.int("per_page")?)
 }
 
-impl Page {
-    /// `page` and `per_page` as [`page::page_numbers`] takes them; non-integers are 400
-    /// `page is invalid`.
-    pub fn from_params(p: &Params) -> Result<Page, AppError> {
-        let (page, per_page) = page::page_numbers(p.int("page")?, p.int("per_page")?)?;
-        Ok(Page { page, per_page })
-    }
-
-    pub fn window(&self) -> Window {
-        Window::from_page(Some(self.page.min(i64::MAX as u64) as i64), Some(self.per_page as i64))
-    }
-}
-
-/// A page of items with its headers.
-pub struct Paged<T: Serialize> {
-    pub items: Vec<T>,
-    pub headers: HeaderMap,
-}
-
-impl<T: Serialize> IntoResponse for Paged<T> {
-    fn into_response(self) -> Response {
-        (self.headers, axum::Json(self.items)).into_response()
-    }
+/// A page of a list as GitLab answers it: the items, with the pagination headers for `page` of
+/// a list of `total` items requested at `uri`.
+pub fn paged<B: Serialize>(external_url: &str, uri: &Uri, page: Numbered, total: u64, body: B) -> Response {
+    (headers(external_url, uri, page, total), axum::Json(body)).into_response()
 }
 
 fn link(base: &str, path: &str, query: &[(String, String)], page: u64, per_page: u64) -> String {
@@ -70,7 +50,7 @@ fn link(base: &str, path: &str, query: &[(String, String)], page: u64, per_page:
 
 /// The pagination headers for `page` of a list of `total` items requested at `uri` (the full
 /// request URI, `/api/v4/...`). Credentials in the query are not copied into links.
-pub fn headers(external_url: &str, uri: &Uri, page: Page, total: u64) -> HeaderMap {
+pub fn headers(external_url: &str, uri: &Uri, page: Numbered, total: u64) -> HeaderMap {
     let total_pages = total.div_ceil(page.per_page).max(1);
     let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .filter(|(k, _)| k != "private_token" && k != "access_token")
@@ -133,7 +113,7 @@ mod tests {
         let uri: Uri = "/api/v4/users?active=true&per_page=2&page=2&private_token=secret"
             .parse()
             .unwrap();
-        let h = headers("https://gl.example", &uri, Page { page: 2, per_page: 2 }, 5);
+        let h = headers("https://gl.example", &uri, Numbered { page: 2, per_page: 2 }, 5);
         assert_eq!(h["x-total"], "5");
         assert_eq!(h["x-total-pages"], "3");
         assert_eq!(h["x-next-page"], "3");
@@ -147,7 +127,7 @@ mod tests {
     #[test]
     fn empty_list_has_one_page() {
         let uri: Uri = "/api/v4/users".parse().unwrap();
-        let h = headers("http://x", &uri, Page { page: 1, per_page: 20 }, 0);
+        let h = headers("http://x", &uri, Numbered { page: 1, per_page: 20 }, 0);
         assert_eq!(h["x-total-pages"], "1");
         assert_eq!(h["x-next-page"], "");
         assert!(!h["link"].to_str().unwrap().contains("next"));

@@ -7,41 +7,55 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::extract::{Caller, Signed, path_id};
-use super::pagination::{self, Page, Paged};
+use super::pagination::{self, paged};
 use super::params::Params;
-use super::views::{self, UserBasic, UserFull, UserSingle};
+use super::views;
+use crate::domain::fields::{CreateUser, USER_ATTRS, UserRow};
+use crate::domain::page::PageRequest;
 use crate::domain::policy;
-use crate::domain::users::{self, CreateUser, SortDir, UserAttrs, UserFilter, UserOrder, UserRef};
+use crate::domain::shape::{AttrTy, AttrVal, Env, On, Shape};
+use crate::domain::users::{self, Read, SortDir, UserFilter, UserOrder, UserRef};
 use crate::error::AppError;
 use crate::state::AppState;
 
-fn attrs(p: &Params) -> Result<UserAttrs, AppError> {
-    Ok(UserAttrs {
-        email: p.string("email")?,
-        username: p.string("username")?,
-        name: p.string("name")?,
-        password: p.string("password")?,
-        skype: p.string("skype")?,
-        linkedin: p.string("linkedin")?,
-        twitter: p.string("twitter")?,
-        website_url: p.string("website_url")?,
-        organization: p.string("organization")?,
-        bio: p.string("bio")?,
-        location: p.string("location")?,
-        projects_limit: p.int("projects_limit")?,
-        admin: p.boolean("admin")?,
-        can_create_group: p.boolean("can_create_group")?,
-        external: p.boolean("external")?,
-        extern_uid: p.string("extern_uid")?,
-        provider: p.string("provider")?,
-        color_scheme_id: p.int32("color_scheme_id")?,
-    })
+/// The writable attributes of the declaration, from the parameters (`create` takes the ones of
+/// creation too), in its order: the first bad one is the one reported.
+fn attrs(p: &Params, create: bool) -> Result<CreateUser, AppError> {
+    let mut out = CreateUser::default();
+    for a in USER_ATTRS.iter().filter(|a| create || a.on != On::Create) {
+        let Some(name) = a.rest else { continue };
+        let v = match a.ty {
+            AttrTy::Str => p.string(name)?.map(AttrVal::Str),
+            AttrTy::Int => p.int(name)?.map(AttrVal::Int),
+            AttrTy::Int32 => p.int32(name)?.map(|n| AttrVal::Int(n.into())),
+            AttrTy::Bool => p.boolean(name)?.map(AttrVal::Bool),
+        };
+        if let Some(v) = v {
+            (a.set)(&mut out, v);
+        }
+    }
+    Ok(out)
 }
 
-/// The full view of one user, with identities.
-async fn full(st: &AppState, u: &entity::user::Model) -> Result<UserFull, AppError> {
-    let ids = users::identities_of(&st.db, &[u.id]).await?;
-    Ok(UserFull::new(&st.cfg.external_url(), u, &ids))
+fn env(st: &AppState) -> String {
+    st.cfg.external_url()
+}
+
+/// The representation `viewer` gets of other users.
+fn cut(admin_view: bool, single: bool) -> Shape {
+    match (admin_view, single) {
+        (true, _) => Shape::Full,
+        (false, true) => Shape::Single,
+        (false, false) => Shape::Basic,
+    }
+}
+
+/// A user in the full representation, with identities.
+async fn full(st: &AppState, row: UserRow) -> Result<Response, AppError> {
+    let row = users::attach_identities(&st.db, row).await?;
+    let base = env(st);
+    let env = Env { external_url: &base };
+    Ok(Json(views::user(&row, Shape::Full, env)).into_response())
 }
 
 pub async fn list(
@@ -50,7 +64,7 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
     p: Params,
 ) -> Result<Response, AppError> {
-    let page = Page::from_params(&p)?;
+    let page = pagination::page(&p)?;
     let order = p.parsed("order_by", UserOrder::parse)?.unwrap_or_default();
     let sort = p.parsed("sort", SortDir::parse)?.unwrap_or_default();
     let filter = UserFilter {
@@ -64,23 +78,26 @@ pub async fn list(
         created_after: p.datetime("created_after")?,
         created_before: p.datetime("created_before")?,
     };
-    let db = &st.db;
-    let rows = users::list(db, &viewer, &filter, order, sort, page.window(), None).await?;
-    let total = users::count(db, &viewer, &filter).await?;
-    let base = st.cfg.external_url();
-    let headers = pagination::headers(&base, &uri, page, total);
-    if policy::sees_admin_view(&viewer) {
-        let ids: Vec<i32> = rows.iter().map(|u| u.id).collect();
-        let mut identities = views::by_user(users::identities_of(db, &ids).await?);
-        let items: Vec<UserFull> = rows
-            .iter()
-            .map(|u| UserFull::new(&base, u, &identities.remove(&u.id).unwrap_or_default()))
-            .collect();
-        Ok(Paged { items, headers }.into_response())
-    } else {
-        let items: Vec<UserBasic> = rows.iter().map(|u| UserBasic::new(&base, u)).collect();
-        Ok(Paged { items, headers }.into_response())
-    }
+    let admin_view = policy::sees_admin_view(&viewer);
+    let read = Read {
+        columns: None,
+        identities: admin_view,
+    };
+    let listed = users::list(
+        &st.db,
+        &viewer,
+        &filter,
+        order,
+        sort,
+        read,
+        PageRequest::Numbered(page),
+        true,
+    )
+    .await?;
+    let base = env(&st);
+    let env = Env { external_url: &base };
+    let body = views::Views::new(&listed.items, crate::domain::fields::USER, cut(admin_view, false), env);
+    Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), body))
 }
 
 pub async fn show(
@@ -89,36 +106,26 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
-    if policy::sees_admin_view(&viewer) {
-        let (u, identities) = users::with_identities(&st.db, id)
-            .await?
-            .ok_or(AppError::NotFound("User"))?;
-        Ok(Json(UserFull::new(&st.cfg.external_url(), &u, &identities)).into_response())
-    } else {
-        let u = users::get(&st.db, &viewer, &UserRef::Id(id)).await?;
-        Ok(Json(UserSingle::new(&st.cfg.external_url(), &u)).into_response())
-    }
+    let admin_view = policy::sees_admin_view(&viewer);
+    let row = match admin_view {
+        true => users::get_with_identities(&st.db, &viewer, id).await?,
+        false => users::get(&st.db, &viewer, &UserRef::Id(id)).await?,
+    };
+    let base = env(&st);
+    let env = Env { external_url: &base };
+    Ok(Json(views::user(&row, cut(admin_view, true), env)).into_response())
 }
 
 pub async fn me(State(st): State<AppState>, Signed(viewer): Signed) -> Result<Response, AppError> {
-    let u = viewer.user()?;
-    let mut view = full(&st, u).await?;
-    if viewer.sudo_by.is_some() {
-        view.private_token = users::private_token(&st.db, &st.keys, u.id).await?;
-    }
-    Ok(Json(view).into_response())
+    let row = users::me(&st.db, &st.keys, &viewer).await?;
+    let base = env(&st);
+    let env = Env { external_url: &base };
+    Ok(Json(views::user(&row, Shape::Full, env)).into_response())
 }
 
 pub async fn create(State(st): State<AppState>, Signed(viewer): Signed, p: Params) -> Result<Response, AppError> {
-    let confirm = p.boolean("confirm")?;
-    let skip = p.boolean("skip_confirmation")?;
-    let input = CreateUser {
-        attrs: attrs(&p)?,
-        reset_password: p.boolean("reset_password")?.unwrap_or(false),
-        skip_confirmation: skip.unwrap_or(false) || confirm == Some(false),
-    };
-    let u = users::create(&st, &viewer, input).await?;
-    Ok((StatusCode::CREATED, Json(full(&st, &u).await?)).into_response())
+    let u = users::create(&st, &viewer, attrs(&p, true)?).await?;
+    Ok((StatusCode::CREATED, full(&st, u).await?).into_response())
 }
 
 pub async fn update(
@@ -128,8 +135,9 @@ pub async fn update(
     p: Params,
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
-    let u = users::update(&st.db, &st.changes, &viewer, &UserRef::Id(id), attrs(&p)?).await?;
-    Ok(Json(full(&st, &u).await?).into_response())
+    let attrs = attrs(&p, false)?.attrs;
+    let u = users::update(&st.db, &st.changes, &viewer, &UserRef::Id(id), attrs).await?;
+    full(&st, u).await
 }
 
 pub async fn delete(
@@ -138,9 +146,12 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
-    let identities = users::identities_of(&st.db, &[id]).await?;
     match users::delete(&st.db, &st.changes, &viewer, &UserRef::Id(id)).await? {
-        Some(u) => Ok(Json(UserFull::new(&st.cfg.external_url(), &u, &identities)).into_response()),
+        Some(row) => {
+            let base = env(&st);
+            let env = Env { external_url: &base };
+            Ok(Json(views::user(&row, Shape::Full, env)).into_response())
+        }
         None => Ok(Json(json!({})).into_response()),
     }
 }

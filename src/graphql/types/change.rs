@@ -1,7 +1,7 @@
 //! What the subscriptions deliver.
 
+use crate::domain::fields::UserRow;
 use async_graphql::{Enum, ID, Object};
-use entity::user;
 
 use super::user::User;
 use crate::domain::changes::UserAction;
@@ -37,7 +37,7 @@ impl From<UserAction> for UserChangeAction {
 pub struct UserChange {
     pub action: UserChangeAction,
     pub user_id: i32,
-    pub user: Option<user::Model>,
+    pub user: Option<UserRow>,
 }
 
 /// A change to a user, as `userChanged` delivers it.

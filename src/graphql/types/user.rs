@@ -1,19 +1,29 @@
-//! The `User` type: public fields for everyone, private fields behind the soft guard.
+//! The `User` type: the declared fields (`domain/fields.rs`, resolved by `graphql/declared.rs`)
+//! and the relations below, which have selections and arguments of their own; the `Event` type
+//! sits beside it, as each names the other.
+
+use std::borrow::Cow;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{ComplexObject, Context, Enum, ID, Json, Object, Result, SimpleObject};
+use async_graphql::parser::types::Field as FieldNode;
+use async_graphql::registry::{MetaType, MetaTypeId, Registry};
+use async_graphql::{
+    ContainerType, Context, ContextSelectionSet, ID, Json, Object, OutputType, Positioned, Result, ServerResult, Value,
+};
 use chrono::{DateTime, Utc};
-use entity::{event, identity, user};
-use serde_json::Value;
+use entity::event;
+use serde_json::Value as JsonValue;
 
-use super::account::{AccessToken, Email, SshKey, TokenState};
+use super::account::TokenState;
 use super::event::{EventAction, EventTargetType};
 use crate::domain::events::{self, EventFilter};
-use crate::domain::owner::Owner;
+use crate::domain::fields::{self, UserRow};
+use crate::domain::shape::{Env, Field, Who};
 use crate::domain::tokens::{self, Kind};
-use crate::domain::{policy, users};
+use crate::domain::users;
 use crate::graphql::connection::{Counting, Relay};
 use crate::graphql::context::CtxExt;
+use crate::graphql::declared::{self, AccessToken, Email, Identity, SshKey};
 use crate::graphql::guards;
 use crate::graphql::inputs::SortDirection;
 use crate::graphql::loaders::{
@@ -21,229 +31,88 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::scalars::Date;
 
-/// The state of a user account.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(rename_items = "snake_case")]
-pub enum UserState {
-    /// The user can sign in and use the API.
-    Active,
-    /// Blocked by an administrator.
-    Blocked,
-    /// Blocked by LDAP synchronisation; the API cannot change it.
-    LdapBlocked,
-}
-
-impl UserState {
-    pub fn from_db(s: &str) -> Self {
-        match s {
-            "blocked" => UserState::Blocked,
-            "ldap_blocked" => UserState::LdapBlocked,
-            _ => UserState::Active,
-        }
-    }
-}
-
-/// A link between a user and an external authentication provider.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
-pub struct Identity {
-    /// Name of the provider, e.g. `github`.
-    pub provider: String,
-    /// The user's id at the provider.
-    pub extern_uid: String,
-    #[graphql(skip)]
-    pub created: DateTime<Utc>,
-}
-
-#[ComplexObject]
-impl Identity {
-    /// When the identity was linked.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.created
-    }
-}
-
-impl From<identity::Model> for Identity {
-    fn from(m: identity::Model) -> Self {
-        Identity {
-            provider: m.provider,
-            extern_uid: m.extern_uid,
-            created: m.created_at,
-        }
-    }
-}
-
 /// A user account. Its output path (`graphql/fast.rs`) answers the common selections in one
 /// synchronous pass and hands any other selection to [`UserObject`].
-pub struct User(pub user::Model);
+pub struct User(pub UserRow);
 
-/// The `User` object as async-graphql derives it: each field resolved on its own.
-pub struct UserObject<'a>(pub &'a user::Model);
+/// The `User` object resolved field by field: declared fields from the row, relations by
+/// [`UserLinks`].
+pub struct UserObject<'a>(pub &'a UserRow);
 
-/// A user account. Fields marked private read `null`, with a FORBIDDEN error, for anyone but the
-/// user themself and administrators.
-#[Object(name = "User")]
-impl UserObject<'_> {
-    /// The user's id, the same number the REST API uses.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+const USER_DOC: &str = "A user account. Fields marked private read `null`, with a FORBIDDEN error, for anyone but the\nuser themself and administrators.";
+
+impl OutputType for UserObject<'_> {
+    fn type_name() -> Cow<'static, str> {
+        Cow::Borrowed("User")
     }
 
-    /// Unique username.
-    async fn username(&self) -> &str {
-        &self.0.username
+    fn create_type_info(registry: &mut Registry) -> String {
+        registry.create_output_type::<Self, _>(MetaTypeId::Object, |registry| {
+            let mut fields = declared::user_leaf_fields(registry);
+            // The relations, registered apart (an unreachable type the schema drops) and merged
+            // in, each described by the declaration where it declares the field.
+            if let MetaType::Object { fields: links, .. } = registry.create_fake_output_type::<UserLinks>() {
+                for (name, mut f) in links {
+                    if let Some(d) = Field::by_graphql(fields::USER, &name) {
+                        f.description = Some(d.doc.to_string());
+                    }
+                    fields.insert(name, f);
+                }
+            }
+            declared::object_type("User", USER_DOC, fields, std::any::type_name::<Self>())
+        })
     }
 
-    /// Full name.
-    async fn name(&self) -> &str {
-        &self.0.name
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, _field: &Positioned<FieldNode>) -> ServerResult<Value> {
+        async_graphql::resolver_utils::resolve_container(ctx, self).await
     }
+}
 
-    /// Account state.
-    async fn state(&self) -> UserState {
-        UserState::from_db(&self.0.state)
+impl ContainerType for UserObject<'_> {
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        let name = ctx.item.node.name.node.as_str();
+        if let Some(f) = Field::by_graphql(fields::USER, name).filter(|f| declared::is_leaf(f)) {
+            let external_url = ctx.state().map(|s| s.cfg.external_url()).unwrap_or_default();
+            let env = Env {
+                external_url: &external_url,
+            };
+            return Ok(Some(declared::leaf_value(ctx, f, self.0, self.0.id(), &env)));
+        }
+        UserLinks(self.0).resolve_field(ctx).await
     }
+}
 
-    /// URL of the user's avatar image.
-    async fn avatar_url(&self) -> String {
-        users::avatar_url(self.0)
-    }
+impl async_graphql::ObjectType for UserObject<'_> {}
 
-    /// URL of the user's profile page.
-    async fn web_url(&self, ctx: &Context<'_>) -> Result<String> {
-        Ok(users::web_url(&ctx.state()?.cfg.external_url(), self.0))
-    }
+/// Who may read the declared user field `name`.
+fn who(name: &str) -> Who {
+    Field::by_graphql(fields::USER, name).map_or(Who::Private, |f| f.who)
+}
 
-    /// When the account was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
+/// The relations of a user.
+struct UserLinks<'a>(&'a UserRow);
 
-    /// Short biography.
-    async fn bio(&self) -> Option<&str> {
-        self.0.bio.as_deref()
-    }
-
-    /// Location.
-    async fn location(&self) -> Option<&str> {
-        self.0.location.as_deref()
-    }
-
-    /// Skype id.
-    async fn skype(&self) -> &str {
-        &self.0.skype
-    }
-
-    /// LinkedIn profile.
-    async fn linkedin(&self) -> &str {
-        &self.0.linkedin
-    }
-
-    /// Twitter account.
-    async fn twitter(&self) -> &str {
-        &self.0.twitter
-    }
-
-    /// Personal website.
-    async fn website_url(&self) -> &str {
-        &self.0.website_url
-    }
-
-    /// Organization.
-    async fn organization(&self) -> &str {
-        &self.0.organization
-    }
-
-    /// Primary e-mail address. Private.
-    async fn email(&self, ctx: &Context<'_>) -> Option<String> {
-        guards::private(ctx, self.0.id, || self.0.email.clone())
-    }
-
-    /// Whether the user is an administrator. Private.
-    async fn is_admin(&self, ctx: &Context<'_>) -> Option<bool> {
-        let allowed = ctx
-            .viewer()
-            .map(|v| policy::can_read_admin_flag(v, self.0.id))
-            .unwrap_or(false);
-        guards::allow_or_forbid(ctx, allowed).then_some(self.0.admin)
-    }
-
-    /// When the user last signed in before the current session. Private.
-    async fn last_sign_in_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
-        guards::private(ctx, self.0.id, || self.0.last_sign_in_at).flatten()
-    }
-
-    /// When the user signed in most recently. Private.
-    async fn current_sign_in_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
-        guards::private(ctx, self.0.id, || self.0.current_sign_in_at).flatten()
-    }
-
-    /// When the primary address was confirmed; null while unconfirmed. Private.
-    async fn confirmed_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
-        guards::private(ctx, self.0.id, || self.0.confirmed_at).flatten()
-    }
-
-    /// The last day the user was active. Private.
-    async fn last_activity_on(&self, ctx: &Context<'_>) -> Option<Date> {
-        guards::private(ctx, self.0.id, || self.0.last_activity_on.map(Date)).flatten()
-    }
-
-    /// When the password stops working and must be changed at sign-in. Private.
-    async fn password_expires_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
-        guards::private(ctx, self.0.id, || self.0.password_expires_at).flatten()
-    }
-
-    /// Colour scheme of the user's UI. Private.
-    async fn color_scheme_id(&self, ctx: &Context<'_>) -> Option<i32> {
-        guards::private(ctx, self.0.id, || self.0.color_scheme_id)
-    }
-
-    /// How many projects the user may create. Private.
-    async fn projects_limit(&self, ctx: &Context<'_>) -> Option<i32> {
-        guards::private(ctx, self.0.id, || self.0.projects_limit)
-    }
-
-    /// Whether the user may create groups. Private.
-    async fn can_create_group(&self, ctx: &Context<'_>) -> Option<bool> {
-        guards::private(ctx, self.0.id, || self.0.can_create_group)
-    }
-
-    /// Whether the user may create projects. Private.
-    async fn can_create_project(&self, ctx: &Context<'_>) -> Option<bool> {
-        guards::private(ctx, self.0.id, || self.0.projects_limit > 0)
-    }
-
-    /// Whether two-factor authentication is on. Private.
-    async fn two_factor_enabled(&self, ctx: &Context<'_>) -> Option<bool> {
-        guards::private(ctx, self.0.id, || self.0.two_factor_enabled)
-    }
-
-    /// Whether the user is external (sees only what they are given). Private.
-    async fn external(&self, ctx: &Context<'_>) -> Option<bool> {
-        guards::private(ctx, self.0.id, || self.0.external)
-    }
-
-    /// Links to external authentication providers. Private.
+#[Object(name = "UserLinks")]
+impl UserLinks<'_> {
+    // (Described by the declaration.)
     async fn identities(&self, ctx: &Context<'_>) -> Result<Option<Vec<Identity>>> {
-        if guards::private(ctx, self.0.id, || ()).is_none() {
+        let id = self.0.id();
+        if !guards::allow_or_forbid(ctx, declared::may_read(ctx, who("identities"), id)) {
             return Ok(None);
         }
         let loader = ctx.data::<DataLoader<DbLoader>>()?;
-        let rows = loader.load_one(IdentitiesOf(self.0.id)).await?.unwrap_or_default();
-        Ok(Some(rows.into_iter().map(Identity::from).collect()))
+        let rows = loader.load_one(IdentitiesOf(id)).await?.unwrap_or_default();
+        Ok(Some(rows.into_iter().map(Identity::new).collect()))
     }
 
-    /// The user's legacy private token. Private.
+    // (Described by the declaration.)
     async fn private_token(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        let allowed = ctx
-            .viewer()
-            .map(|v| policy::can_read_private_token(v, self.0.id))
-            .unwrap_or(false);
-        if !guards::allow_or_forbid(ctx, allowed) {
+        let id = self.0.id();
+        if !guards::allow_or_forbid(ctx, declared::may_read(ctx, who("privateToken"), id)) {
             return Ok(None);
         }
         let st = ctx.state()?;
-        Ok(users::private_token(&st.db, &st.keys, self.0.id).await?)
+        Ok(users::private_token(&st.db, &st.keys, id).await?)
     }
 
     /// The user's SSH keys, oldest first. Private.
@@ -256,16 +125,16 @@ impl UserObject<'_> {
         #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Option<Counting<SshKey>>> {
-        if guards::private(ctx, self.0.id, || ()).is_none() {
+        if guards::private(ctx, self.0.id(), || ()).is_none() {
             return Ok(None);
         }
         let rows = ctx
             .data::<DataLoader<DbLoader>>()?
-            .load_one(KeysOf(self.0.id))
+            .load_one(KeysOf(self.0.id()))
             .await?
             .unwrap_or_default();
         Ok(Some(
-            Relay::new(ctx, first, after, last, before).slice(rows.into_iter().map(SshKey).collect())?,
+            Relay::new(ctx, first, after, last, before).slice(rows.into_iter().map(SshKey::new).collect())?,
         ))
     }
 
@@ -279,16 +148,16 @@ impl UserObject<'_> {
         #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Option<Counting<Email>>> {
-        if guards::private(ctx, self.0.id, || ()).is_none() {
+        if guards::private(ctx, self.0.id(), || ()).is_none() {
             return Ok(None);
         }
         let rows = ctx
             .data::<DataLoader<DbLoader>>()?
-            .load_one(EmailsOf(self.0.id))
+            .load_one(EmailsOf(self.0.id()))
             .await?
             .unwrap_or_default();
         Ok(Some(
-            Relay::new(ctx, first, after, last, before).slice(rows.into_iter().map(Email).collect())?,
+            Relay::new(ctx, first, after, last, before).slice(rows.into_iter().map(Email::new).collect())?,
         ))
     }
 
@@ -316,7 +185,7 @@ impl UserObject<'_> {
             sort: sort.unwrap_or(SortDirection::Desc).into(),
         };
         filter.check()?;
-        let author = self.0.id;
+        let author = self.0.id();
         let loader = ctx.data::<DataLoader<DbLoader>>()?;
         let filter = &filter;
         let relay = Relay::new(ctx, first, after, last, before);
@@ -379,7 +248,7 @@ impl UserObject<'_> {
     }
 }
 
-impl UserObject<'_> {
+impl UserLinks<'_> {
     /// A page of this user's tokens, loaded in one batch with every other user's on the page;
     /// null (and FORBIDDEN) when the viewer may not read them.
     async fn tokens(
@@ -389,7 +258,7 @@ impl UserObject<'_> {
         state: Option<TokenState>,
         relay: Relay,
     ) -> Result<Option<Counting<AccessToken>>> {
-        let Some(owner) = guards::checked(ctx, tokens::owner_of_loaded(ctx.viewer()?, kind, self.0.id))? else {
+        let Some(owner) = guards::checked(ctx, tokens::owner_of_loaded(ctx.viewer()?, kind, self.0.id()))? else {
             return Ok(None);
         };
         let key = TokensOf {
@@ -402,35 +271,15 @@ impl UserObject<'_> {
             .load_one(key)
             .await?
             .unwrap_or_default();
-        Ok(Some(relay.slice(
-            rows.into_iter().map(|m| AccessToken::listed(ctx, m)).collect(),
-        )?))
+        let keys = &ctx.state()?.keys;
+        Ok(Some(
+            relay.slice(
+                rows.into_iter()
+                    .map(|m| AccessToken::new(tokens::shown(keys, m)))
+                    .collect(),
+            )?,
+        ))
     }
-}
-
-/// One page of an owner's tokens of one kind.
-pub async fn token_list(
-    ctx: &Context<'_>,
-    owner: Owner,
-    kind: Kind,
-    state: Option<TokenState>,
-    relay: Relay,
-) -> Result<Counting<AccessToken>> {
-    let db = &ctx.state()?.db;
-    let state = state.unwrap_or_default().into();
-    Ok(relay
-        .query(
-            ctx,
-            |w| async move {
-                Ok(tokens::list(db, &owner, kind, state, w)
-                    .await?
-                    .into_iter()
-                    .map(|m| AccessToken::listed(ctx, m))
-                    .collect())
-            },
-            || tokens::count(db, &owner, kind, state),
-        )
-        .await?)
 }
 
 /// A contribution event.
@@ -479,7 +328,10 @@ impl Event {
     /// The author.
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let loader = ctx.data::<DataLoader<DbLoader>>()?;
-        Ok(loader.load_one(UserId(self.0.author_id)).await?.map(User))
+        Ok(loader
+            .load_one(UserId(self.0.author_id))
+            .await?
+            .map(|u| User(UserRow::full(u))))
     }
     /// The author's username.
     async fn author_username(&self, ctx: &Context<'_>) -> Result<Option<String>> {
@@ -487,11 +339,11 @@ impl Event {
         Ok(loader.load_one(UserId(self.0.author_id)).await?.map(|u| u.username))
     }
     /// Push data and other details, as ingested.
-    async fn data(&self) -> Option<Json<Value>> {
+    async fn data(&self) -> Option<Json<JsonValue>> {
         self.0.data.clone().map(Json)
     }
     /// The note of a `commented` event.
-    async fn note(&self) -> Option<Json<Value>> {
+    async fn note(&self) -> Option<Json<JsonValue>> {
         self.0.note.clone().map(Json)
     }
     /// When it happened.
