@@ -319,7 +319,7 @@ impl ErrorExtensions for AppError {
     }
 }
 
-/// `projects_limit` -> `projectsLimit`: GraphQL names the fields in camelCase.
+/// `extern_uid` -> `externUid`: GraphQL names the fields in camelCase.
 fn camel_case(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut upper = false;

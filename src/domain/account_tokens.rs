@@ -22,6 +22,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter,
 };
 
+use super::passwords::{self, ChosenBy};
 use super::time;
 use super::validate::{Errors, normalize_email};
 use crate::auth::token::Sealer;
@@ -295,9 +296,7 @@ pub async fn reset_password(db: &DatabaseConnection, value: &str, new_password: 
         .await?;
     let confirm_primary = u.confirmed_at.is_none() && normalize_email(&t.email) == u.email;
     let mut m: user::ActiveModel = u.clone().into();
-    m.password_hash = Set(hash);
-    m.auth_epoch = Set(u.auth_epoch + 1);
-    m.password_expires_at = Set(None);
+    passwords::set(&mut m, &u, hash, ChosenBy::Owner, now);
     m.failed_attempts = Set(0);
     m.locked_until = Set(None);
     m.updated_at = Set(now);

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod owned;
 pub mod owner;
 pub mod page;
+pub mod passwords;
 pub mod policy;
 pub mod sessions;
 pub mod shape;

@@ -8,6 +8,7 @@ use entity::{email, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use super::passwords::{self, ChosenBy};
 use super::validate::{Errors, normalize_email};
 use super::{activities, time};
 use std::net::IpAddr;
@@ -91,7 +92,7 @@ pub async fn sign_in(st: &AppState, client: Option<IpAddr>, input: SignIn) -> Ap
         });
     }
     let mut m: user::ActiveModel = u.clone().into();
-    if u.password_expires_at.is_some_and(|t| t <= now) {
+    if passwords::expired(&u, now) {
         let Some(new_password) = input.new_password else {
             return Err(AppError::SignIn {
                 code: "PASSWORD_EXPIRED",
@@ -104,9 +105,8 @@ pub async fn sign_in(st: &AppState, client: Option<IpAddr>, input: SignIn) -> Ap
             let msgs = f.remove("password").unwrap_or_default();
             return Err(AppError::Validation([("newPassword".to_string(), msgs)].into()));
         }
-        m.password_hash = Set(password::hash(new_password).await?);
-        m.password_expires_at = Set(None);
-        m.auth_epoch = Set(u.auth_epoch + 1);
+        let hash = password::hash(new_password).await?;
+        passwords::set(&mut m, &u, hash, ChosenBy::Owner, now);
     }
     m.failed_attempts = Set(0);
     m.locked_until = Set(None);

@@ -15,6 +15,7 @@ use super::changes::{Change, ChangeBus, UserAction};
 use super::fields::{self, UserRow};
 pub use super::fields::{CreateUser, UserAttrs};
 use super::page::{Listed, Listing, PageRequest, Window};
+use super::passwords::{self, ChosenBy};
 use super::policy;
 use super::shape::Columns;
 use super::time;
@@ -402,7 +403,7 @@ impl UserAttrs {
             e.web_url("website_url", v);
         }
         if let Some(p) = self.projects_limit {
-            e.projects_limit(p);
+            e.non_negative_i32("projects_limit", p);
         }
         if let Some(c) = self.color_scheme_id
             && !(1..=7).contains(&c)
@@ -533,6 +534,14 @@ pub async fn create(st: &AppState, viewer: &Viewer, input: CreateUser) -> AppRes
     }
 }
 
+/// `Set` for a given value, the column's default otherwise.
+fn given<T: Into<sea_orm::Value>>(v: Option<T>) -> sea_orm::ActiveValue<T> {
+    match v {
+        Some(v) => Set(v),
+        None => sea_orm::ActiveValue::NotSet,
+    }
+}
+
 /// Inserts the user with their primary address, identity and legacy token in one transaction.
 /// With `send_mail`, the same transaction queues a confirmation mail (unless confirmation is
 /// skipped) and, for `reset_password`, an "account created" mail with a reset link.
@@ -556,29 +565,23 @@ async fn insert_user(
         name: Set(a.name.clone().unwrap_or_default()),
         state: Set("active".into()),
         password_hash: Set(password_hash),
-        admin: Set(a.admin.unwrap_or(false)),
-        bio: Set(a.bio.clone()),
-        location: Set(a.location.clone()),
-        skype: Set(a.skype.clone().unwrap_or_default()),
-        linkedin: Set(a.linkedin.clone().unwrap_or_default()),
-        twitter: Set(a.twitter.clone().unwrap_or_default()),
-        website_url: Set(a.website_url.clone().unwrap_or_default()),
-        organization: Set(a.organization.clone().unwrap_or_default()),
-        projects_limit: Set(a.projects_limit.map(|p| p as i32).unwrap_or(100)),
-        can_create_group: Set(a.can_create_group.unwrap_or(true)),
-        external: Set(a.external.unwrap_or(false)),
-        two_factor_enabled: Set(false),
-        color_scheme_id: Set(a.color_scheme_id.unwrap_or(1)),
-        auth_epoch: Set(0),
-        failed_attempts: Set(0),
-        locked_until: Set(None),
-        password_expires_at: Set(None),
+        // What is not given takes the column's default (the migrations'), so a default is
+        // written once.
+        admin: given(a.admin),
+        bio: given(a.bio.clone().map(Some)),
+        location: given(a.location.clone().map(Some)),
+        skype: given(a.skype.clone()),
+        linkedin: given(a.linkedin.clone()),
+        twitter: given(a.twitter.clone()),
+        website_url: given(a.website_url.clone()),
+        organization: given(a.organization.clone()),
+        projects_limit: given(a.projects_limit.map(|p| p as i32)),
+        can_create_group: given(a.can_create_group),
+        external: given(a.external),
+        color_scheme_id: given(a.color_scheme_id),
         created_at: Set(now),
         updated_at: Set(now),
         confirmed_at: Set(input.skip_confirmation.then_some(now)),
-        last_sign_in_at: Set(None),
-        current_sign_in_at: Set(None),
-        last_activity_on: Set(None),
         created_by_id: Set(created_by),
         ..Default::default()
     }
@@ -731,10 +734,11 @@ async fn apply_update(
         m.color_scheme_id = Set(v);
     }
     if let Some(h) = new_hash {
-        m.password_hash = Set(h);
-        m.auth_epoch = Set(current.auth_epoch + 1);
-        // A password set by an admin for someone else must be changed at the next sign-in.
-        m.password_expires_at = Set((actor.id != current.id).then_some(now));
+        let by = match actor.id == current.id {
+            true => ChosenBy::Owner,
+            false => ChosenBy::Admin,
+        };
+        passwords::set(&mut m, current, h, by, now);
     }
     if let Some(addr) = &a.email {
         let addr = normalize_email(addr);

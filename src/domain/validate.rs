@@ -173,11 +173,12 @@ impl Errors {
         }
     }
 
-    pub fn projects_limit(&mut self, v: i64) {
+    /// A count that must fit a 32-bit column and not be negative.
+    pub fn non_negative_i32(&mut self, field: &str, v: i64) {
         if v < 0 {
-            self.add("projects_limit", "must be greater than or equal to 0");
+            self.add(field, "must be greater than or equal to 0");
         } else if v > i32::MAX as i64 {
-            self.add("projects_limit", format!("must be less than or equal to {}", i32::MAX));
+            self.add(field, format!("must be less than or equal to {}", i32::MAX));
         }
     }
 }
@@ -271,10 +272,10 @@ mod tests {
         e.email("control", "a\u{0}b@example.com");
         assert_eq!(e.0["control"], vec!["is invalid"]);
         e.password("short");
-        e.projects_limit(-1);
+        e.non_negative_i32("limit", -1);
         assert_eq!(e.0["email"], vec!["is invalid"]);
         assert_eq!(e.0["password"], vec!["is too short (minimum is 8 characters)"]);
-        assert_eq!(e.0["projects_limit"], vec!["must be greater than or equal to 0"]);
+        assert_eq!(e.0["limit"], vec!["must be greater than or equal to 0"]);
         assert_eq!(normalize_email("  Foo@Example.COM "), "foo@example.com");
     }
 }
