@@ -267,6 +267,37 @@ impl OutputType for User {
     }
 }
 
+/// The types whose fields the one-pass path answers, by name. (Pages of users are walked to find
+/// their users; the pages themselves are the derived resolvers'.)
+pub const TYPES: [&str; 9] = [
+    "User",
+    "Identity",
+    "SshKey",
+    "Email",
+    "SshKeyConnection",
+    "EmailConnection",
+    "SshKeyEdge",
+    "EmailEdge",
+    "PageInfo",
+];
+
+/// Whether the one-pass path answers `field` of the type named `ty` (`__typename` aside); the
+/// derived resolvers answer every other field, and a selection that holds one goes to them whole.
+pub fn answers(ty: &str, field: &str) -> bool {
+    let all = [
+        Kind::User,
+        Kind::Identity,
+        Kind::SshKey,
+        Kind::Email,
+        Kind::KeyPage,
+        Kind::EmailPage,
+        Kind::KeyEdge,
+        Kind::EmailEdge,
+        Kind::PageInfo,
+    ];
+    all.iter().any(|k| k.name() == ty && k.child(field).is_ok())
+}
+
 /// The object types the fast path knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
