@@ -4,12 +4,12 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use super::extract::{Caller, Signed, param_id, path_id};
+use super::extract::{Caller, Signed, Subject, SubjectRecord, path_id};
 use super::pagination::{self, paged};
 use super::params::Params;
 use super::views::{EventView, View, Views};
@@ -54,8 +54,6 @@ pub trait OwnedRoutes: Owned<Model: Send + Sync + 'static>
 where
     ByIndex<Self::Model>: sea_orm::FromQueryResult + Send + Sync,
 {
-    /// The path parameter of a record's id under `/user/...`.
-    const ID_PARAM: &'static str;
     fn add(
         st: &AppState,
         viewer: &Viewer,
@@ -65,7 +63,6 @@ where
 }
 
 impl OwnedRoutes for entity::ssh_key::Entity {
-    const ID_PARAM: &'static str = "key_id";
     async fn add(st: &AppState, viewer: &Viewer, target: &Target, p: &Params) -> Result<Self::Model, AppError> {
         let input = NewKey {
             title: p.string("title")?,
@@ -77,7 +74,6 @@ impl OwnedRoutes for entity::ssh_key::Entity {
 }
 
 impl OwnedRoutes for entity::email::Entity {
-    const ID_PARAM: &'static str = "email_id";
     async fn add(st: &AppState, viewer: &Viewer, target: &Target, p: &Params) -> Result<Self::Model, AppError> {
         let input = NewEmail {
             email: p.string("email")?,
@@ -87,148 +83,68 @@ impl OwnedRoutes for entity::email::Entity {
     }
 }
 
-async fn list_owned<E>(
-    st: &AppState,
-    viewer: &Viewer,
-    target: Target,
-    uri: &Uri,
-    p: &Params,
+pub async fn list_owned<E>(
+    State(st): State<AppState>,
+    Signed(v): Signed,
+    Subject(target): Subject,
+    OriginalUri(uri): OriginalUri,
+    p: Params,
 ) -> Result<Response, AppError>
 where
     E: OwnedRoutes,
     ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
 {
-    let page = pagination::page(p)?;
-    let owner = Owner::resolve(&st.db, viewer, &target).await?;
+    let page = pagination::page(&p)?;
+    let owner = Owner::resolve(&st.db, &v, &target).await?;
     let listed =
         crate::domain::page::list(&st.db, &owned::of_owner::<E>(owner), PageRequest::Numbered(page), true).await?;
     let base = st.cfg.external_url();
     let body = Views::new(&listed.items, E::FIELDS, Shape::Basic, Env { external_url: &base });
-    Ok(paged(&base, uri, page, listed.total.unwrap_or_default(), body))
+    Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), body))
 }
 
-pub async fn my_list<E>(
+pub async fn add_owned<E>(
     State(st): State<AppState>,
     Signed(v): Signed,
-    OriginalUri(uri): OriginalUri,
+    Subject(target): Subject,
     p: Params,
 ) -> Result<Response, AppError>
 where
     E: OwnedRoutes,
     ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
 {
-    list_owned::<E>(&st, &v, Target::Me, &uri, &p).await
+    let m = E::add(&st, &v, &target, &p).await?;
+    Ok((StatusCode::CREATED, one(&st, &m, E::FIELDS)).into_response())
 }
 
-pub async fn user_list<E>(
+pub async fn get_owned<E>(
     State(st): State<AppState>,
     Signed(v): Signed,
-    Path(id): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    p: Params,
+    SubjectRecord(target, id): SubjectRecord,
 ) -> Result<Response, AppError>
 where
     E: OwnedRoutes,
     ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
 {
-    list_owned::<E>(&st, &v, user_target(&id)?, &uri, &p).await
-}
-
-async fn add_owned<E>(st: &AppState, viewer: &Viewer, target: Target, p: &Params) -> Result<Response, AppError>
-where
-    E: OwnedRoutes,
-    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
-{
-    let m = E::add(st, viewer, &target, p).await?;
-    Ok((StatusCode::CREATED, one(st, &m, E::FIELDS)).into_response())
-}
-
-pub async fn my_add<E>(State(st): State<AppState>, Signed(v): Signed, p: Params) -> Result<Response, AppError>
-where
-    E: OwnedRoutes,
-    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
-{
-    add_owned::<E>(&st, &v, Target::Me, &p).await
-}
-
-pub async fn user_add<E>(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path(id): Path<String>,
-    p: Params,
-) -> Result<Response, AppError>
-where
-    E: OwnedRoutes,
-    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
-{
-    add_owned::<E>(&st, &v, user_target(&id)?, &p).await
-}
-
-pub async fn my_one<E>(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path(id): Path<String>,
-) -> Result<Response, AppError>
-where
-    E: OwnedRoutes,
-    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
-{
-    let id = param_id(E::ID_PARAM, &id)?;
-    let owner = Owner::resolve(&st.db, &v, &Target::Me).await?;
-    Ok(one(&st, &owned::get::<E>(&st.db, &owner, id).await?, E::FIELDS))
-}
-
-pub async fn user_one<E>(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path((user, id)): Path<(String, String)>,
-) -> Result<Response, AppError>
-where
-    E: OwnedRoutes,
-    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
-{
-    let (target, id) = (user_target(&user)?, path_id(&id)?);
     let owner = Owner::resolve(&st.db, &v, &target).await?;
     Ok(one(&st, &owned::get::<E>(&st.db, &owner, id).await?, E::FIELDS))
 }
 
-async fn delete_owned<E>(st: &AppState, viewer: &Viewer, target: Target, id: i32) -> Result<Response, AppError>
+pub async fn delete_owned<E>(
+    State(st): State<AppState>,
+    Signed(v): Signed,
+    SubjectRecord(target, id): SubjectRecord,
+) -> Result<Response, AppError>
 where
     E: OwnedRoutes,
     ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
 {
-    let gone = owned::delete::<E>(&st.db, viewer, &target, id).await?;
+    let gone = owned::delete::<E>(&st.db, &v, &target, id).await?;
     let base = st.cfg.external_url();
     let env = Env { external_url: &base };
     Ok(deleted(
         gone.as_ref().map(|m| View::new(m, E::FIELDS, Shape::Basic, env)),
     ))
-}
-
-pub async fn my_delete<E>(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path(id): Path<String>,
-) -> Result<Response, AppError>
-where
-    E: OwnedRoutes,
-    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
-{
-    let id = param_id(E::ID_PARAM, &id)?;
-    delete_owned::<E>(&st, &v, Target::Me, id).await
-}
-
-pub async fn user_delete<E>(
-    State(st): State<AppState>,
-    Signed(v): Signed,
-    Path((user, id)): Path<(String, String)>,
-) -> Result<Response, AppError>
-where
-    E: OwnedRoutes,
-    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
-{
-    let (target, id) = (user_target(&user)?, path_id(&id)?);
-    delete_owned::<E>(&st, &v, target, id).await
 }
 
 // ---- impersonation tokens

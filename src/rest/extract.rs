@@ -1,11 +1,13 @@
 //! What REST handlers take from a request before the domain is asked: the caller (with the
 //! token's scope checked against the method), and ids from the path.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::Method;
 use axum::http::request::Parts;
 
 use crate::auth;
+use crate::domain::owner::Target;
+use crate::domain::users::UserRef;
 use crate::domain::viewer::{Access, Viewer};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -56,4 +58,52 @@ pub fn param_id(name: &str, s: &str) -> Result<i32, AppError> {
         .ok()
         .filter(|n| *n >= 0)
         .ok_or_else(|| AppError::invalid_param(name))
+}
+
+/// Whose records a `/user/...` or `/users/:id/...` route is about: the caller's, or those of the
+/// user `:id` (a path `:id` that is not a number is GitLab's route 404).
+pub struct Subject(pub Target);
+
+/// [`Subject`], and the record the route's last parameter names (`key_id`, `email_id`): under
+/// `/users/:id` a number or the route 404, under `/user` a number or 400 `<name> is invalid`.
+pub struct SubjectRecord(pub Target, pub i32);
+
+async fn path_params(parts: &mut Parts) -> Result<Vec<(String, String)>, AppError> {
+    let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, &())
+        .await
+        .map_err(|_| AppError::RouteNotFound)?;
+    Ok(params)
+}
+
+fn subject(params: &[(String, String)]) -> Result<Target, AppError> {
+    match params.iter().find(|(name, _)| name == "id") {
+        Some((_, id)) => Ok(Target::User(UserRef::Id(path_id(id)?))),
+        None => Ok(Target::Me),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Subject {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Subject(subject(&path_params(parts).await?)?))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SubjectRecord {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let params = path_params(parts).await?;
+        let target = subject(&params)?;
+        let (name, value) = params
+            .iter()
+            .find(|(name, _)| name != "id")
+            .ok_or(AppError::RouteNotFound)?;
+        let id = match target {
+            Target::Me => param_id(name, value)?,
+            Target::User(_) => path_id(value)?,
+        };
+        Ok(SubjectRecord(target, id))
+    }
 }

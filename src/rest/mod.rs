@@ -27,15 +27,18 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/block", post(users::block))
         .route("/users/{id}/unblock", post(users::unblock))
         .route("/users/{id}/events", get(events))
-        .route("/users/{id}/keys", get(user_list::<Keys>).post(user_add::<Keys>))
+        .route("/users/{id}/keys", get(list_owned::<Keys>).post(add_owned::<Keys>))
         .route(
             "/users/{id}/keys/{key_id}",
-            get(user_one::<Keys>).delete(user_delete::<Keys>),
+            get(get_owned::<Keys>).delete(delete_owned::<Keys>),
         )
-        .route("/users/{id}/emails", get(user_list::<Emails>).post(user_add::<Emails>))
+        .route(
+            "/users/{id}/emails",
+            get(list_owned::<Emails>).post(add_owned::<Emails>),
+        )
         .route(
             "/users/{id}/emails/{email_id}",
-            get(user_one::<Emails>).delete(user_delete::<Emails>),
+            get(get_owned::<Emails>).delete(delete_owned::<Emails>),
         )
         .route("/users/{id}/impersonation_tokens", get(tokens).post(create_token))
         .route(
@@ -43,12 +46,15 @@ pub fn router() -> Router<AppState> {
             get(token).delete(revoke_token),
         )
         .route("/user", get(users::me))
-        .route("/user/keys", get(my_list::<Keys>).post(my_add::<Keys>))
-        .route("/user/keys/{key_id}", get(my_one::<Keys>).delete(my_delete::<Keys>))
-        .route("/user/emails", get(my_list::<Emails>).post(my_add::<Emails>))
+        .route("/user/keys", get(list_owned::<Keys>).post(add_owned::<Keys>))
+        .route(
+            "/user/keys/{key_id}",
+            get(get_owned::<Keys>).delete(delete_owned::<Keys>),
+        )
+        .route("/user/emails", get(list_owned::<Emails>).post(add_owned::<Emails>))
         .route(
             "/user/emails/{email_id}",
-            get(my_one::<Emails>).delete(my_delete::<Emails>),
+            get(get_owned::<Emails>).delete(delete_owned::<Emails>),
         )
         .route("/user/activities", get(activities))
         .route("/openapi.json", get(openapi))
