@@ -27,6 +27,11 @@ use crate::domain::fields::{self, EMAIL, IDENTITY, SSH_KEY, USER, UserRow};
 use crate::domain::shape::{Columns, Env, Field as Declared, Who};
 use crate::domain::{children, policy};
 
+/// Who may read a user's identities (the declaration says), and with them their keys and e-mails,
+/// which are as private.
+static CHILDREN_WHO: std::sync::LazyLock<Who> =
+    std::sync::LazyLock::new(|| Declared::by_graphql(USER, "identities").map_or(Who::Private, |f| f.who));
+
 /// Schema data that turns the fast path off (`--graphql-fast-path false`; the comparison
 /// tests run both paths).
 #[derive(Clone, Copy, Debug)]
@@ -186,7 +191,7 @@ impl Prefetch {
         let viewer = ctx.viewer()?;
         // The identities, keys and e-mails are read for the users whose identities the viewer may
         // see (keys and e-mails go with them: both are private).
-        let who = Declared::by_graphql(USER, "identities").map_or(Who::Private, |f| f.who);
+        let who = *CHILDREN_WHO;
         let ids: Vec<i32> = users
             .iter()
             .map(|u| u.id())
@@ -511,11 +516,7 @@ async fn user_value(ctx: &ContextSelectionSet<'_>, u: &UserRow, plan: Plan) -> S
         external_url: &external_url,
     };
     // Keys and e-mails are private, as the identities are.
-    let private = policy::may_read(
-        viewer,
-        Declared::by_graphql(USER, "identities").map_or(Who::Private, |f| f.who),
-        u.id(),
-    );
+    let private = policy::may_read(viewer, *CHILDREN_WHO, u.id());
     let mut loaded = children(ctx, u, private, plan).await?;
     let fragments = &ctx.query_env.fragments;
     Ok(object(fragments, &ctx.item.node, Kind::User, |field| {
