@@ -133,7 +133,7 @@ pub trait Listing: Sync {
 }
 
 /// Reads one page of `listing`: the total first when `total` asks for it (or the page needs it),
-/// then the window with one item more, which says whether more follow.
+/// then the window; without a total, with one item more, which says whether more follow.
 pub async fn list<L: Listing>(
     db: &DatabaseConnection,
     listing: &L,
@@ -145,8 +145,23 @@ pub async fn list<L: Listing>(
         false => None,
     };
     let window = page.window(total)?;
-    let items = listing.fetch(db, window.one_more()).await?;
-    Ok(Listed::from_fetched(items, window, total))
+    match total {
+        // The total says whether more follow: no extra row to read.
+        Some(n) => {
+            let items = listing.fetch(db, window).await?;
+            let more = window.offset.saturating_add(items.len() as u64) < n;
+            Ok(Listed {
+                items,
+                total,
+                window,
+                more,
+            })
+        }
+        None => {
+            let items = listing.fetch(db, window.one_more()).await?;
+            Ok(Listed::from_fetched(items, window, total))
+        }
+    }
 }
 
 /// Pages a list already read whole (a user's keys or e-mails, loaded in one batch).

@@ -1,7 +1,7 @@
 //! Who may see and do what. One policy for both fronts: GraphQL field guards and REST view
 //! selection ask these functions.
 
-use super::shape::Who;
+use super::shape::{Shape, Who};
 use super::viewer::{Access, Credential, Viewer};
 use crate::error::{AppError, AppResult};
 use entity::user;
@@ -41,6 +41,16 @@ pub fn can_read_private_token(viewer: &Viewer, user_id: i32) -> bool {
 /// too)? Admins only; everyone else gets the public shapes.
 pub fn sees_admin_view(viewer: &Viewer) -> bool {
     viewer.is_admin()
+}
+
+/// Which of GitLab's representations of other users the viewer gets: admins the full one;
+/// everyone else the single one for one user and the basic one in lists.
+pub fn user_shape(viewer: &Viewer, one_user: bool) -> Shape {
+    match (sees_admin_view(viewer), one_user) {
+        (true, _) => Shape::Full,
+        (false, true) => Shape::Single,
+        (false, false) => Shape::Basic,
+    }
 }
 
 /// May the viewer read a user's impersonation tokens? Admins only.

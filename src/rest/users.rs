@@ -41,15 +41,6 @@ fn env(st: &AppState) -> String {
     st.cfg.external_url()
 }
 
-/// The representation `viewer` gets of other users.
-fn cut(admin_view: bool, single: bool) -> Shape {
-    match (admin_view, single) {
-        (true, _) => Shape::Full,
-        (false, true) => Shape::Single,
-        (false, false) => Shape::Basic,
-    }
-}
-
 /// A user in the full representation, with identities.
 async fn full(st: &AppState, row: UserRow) -> Result<Response, AppError> {
     let row = users::attach_identities(&st.db, row).await?;
@@ -78,10 +69,10 @@ pub async fn list(
         created_after: p.datetime("created_after")?,
         created_before: p.datetime("created_before")?,
     };
-    let admin_view = policy::sees_admin_view(&viewer);
+    let shape = policy::user_shape(&viewer, false);
     let read = Read {
         columns: None,
-        identities: admin_view,
+        identities: shape == Shape::Full,
     };
     let listed = users::list(
         &st.db,
@@ -96,7 +87,7 @@ pub async fn list(
     .await?;
     let base = env(&st);
     let env = Env { external_url: &base };
-    let body = views::Views::new(&listed.items, crate::domain::fields::USER, cut(admin_view, false), env);
+    let body = views::Views::new(&listed.items, crate::domain::fields::USER, shape, env);
     Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), body))
 }
 
@@ -106,14 +97,14 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
-    let admin_view = policy::sees_admin_view(&viewer);
-    let row = match admin_view {
-        true => users::get_with_identities(&st.db, &viewer, id).await?,
-        false => users::get(&st.db, &viewer, &UserRef::Id(id)).await?,
+    let shape = policy::user_shape(&viewer, true);
+    let row = match shape {
+        Shape::Full => users::get_with_identities(&st.db, &viewer, id).await?,
+        _ => users::get(&st.db, &viewer, &UserRef::Id(id)).await?,
     };
     let base = env(&st);
     let env = Env { external_url: &base };
-    Ok(Json(views::user(&row, cut(admin_view, true), env)).into_response())
+    Ok(Json(views::user(&row, shape, env)).into_response())
 }
 
 pub async fn me(State(st): State<AppState>, Signed(viewer): Signed) -> Result<Response, AppError> {
