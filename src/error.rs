@@ -43,6 +43,9 @@ pub enum AppError {
     Validation(FieldErrors),
     /// Parameter errors: `400 {"error":"email is missing"}`.
     BadParams(String),
+    /// A request the API does not serve this way: `405 {"error":"..."}` (an offset past GitLab's
+    /// limit).
+    NotAllowed(String),
     /// Sign-in refused (wrong login or password, locked, unconfirmed, expired password).
     SignIn { code: &'static str, message: String },
     /// An Automatic Persisted Query hash the server does not know (the client resends the text).
@@ -103,6 +106,7 @@ impl AppError {
             AppError::NotFound(_) | AppError::NotFoundMessage(_) | AppError::RouteNotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Validation(_) | AppError::BadParams(_) => StatusCode::BAD_REQUEST,
+            AppError::NotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::SignIn { .. } => StatusCode::UNAUTHORIZED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -118,7 +122,7 @@ impl AppError {
             AppError::Forbidden(_) | AppError::InsufficientScope(_) => "FORBIDDEN",
             AppError::NotFound(_) | AppError::NotFoundMessage(_) | AppError::RouteNotFound => "NOT_FOUND",
             AppError::Conflict { .. } => "CONFLICT",
-            AppError::Validation(_) | AppError::BadParams(_) => "BAD_USER_INPUT",
+            AppError::Validation(_) | AppError::BadParams(_) | AppError::NotAllowed(_) => "BAD_USER_INPUT",
             AppError::SignIn { code, .. } => code,
             AppError::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             AppError::Unavailable => "DATABASE_UNAVAILABLE",
@@ -148,7 +152,7 @@ impl AppError {
                 .join(", "),
             AppError::Unauthorized => "401 Unauthorized".into(),
             AppError::NotFound(thing) => format!("404 {thing} Not Found"),
-            AppError::NotFoundMessage(m) | AppError::BadParams(m) => m.clone(),
+            AppError::NotFoundMessage(m) | AppError::BadParams(m) | AppError::NotAllowed(m) => m.clone(),
             AppError::RouteNotFound => "404 Not Found".into(),
             AppError::Conflict { message, .. } | AppError::SignIn { message, .. } => message.clone(),
             AppError::TooManyRequests(_) => "429 Too Many Requests".into(),
@@ -246,7 +250,7 @@ impl IntoResponse for AppError {
         let status = self.status();
         let body = match &self {
             AppError::Validation(fields) => json!({ "message": fields }),
-            AppError::BadParams(text) => json!({ "error": text }),
+            AppError::BadParams(text) | AppError::NotAllowed(text) => json!({ "error": text }),
             AppError::RouteNotFound => json!({ "error": "404 Not Found" }),
             AppError::InvalidToken(_) => json!({
                 "error": "invalid_token",

@@ -19,3 +19,4 @@ mod rest_users;
 mod schema_sdl;
 mod security;
 mod subscriptions;
+mod users_lists;

@@ -58,9 +58,8 @@ impl ActivityQuery {
 impl Listing for ActivityQuery {
     type Item = ActivityRow;
 
-    async fn count(&self, db: &DatabaseConnection) -> AppResult<u64> {
-        use sea_orm::PaginatorTrait;
-        Ok(self.select().count(db).await?)
+    async fn count(&self, db: &DatabaseConnection, up_to: Option<u64>) -> AppResult<u64> {
+        super::page::count(db, self.select(), up_to).await
     }
 
     async fn fetch(&self, db: &DatabaseConnection, w: Window) -> AppResult<Vec<ActivityRow>> {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use entity::event;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -148,12 +148,11 @@ pub struct EventListing<'f> {
 impl Listing for EventListing<'_> {
     type Item = event::Model;
 
-    async fn count(&self, db: &DatabaseConnection) -> AppResult<u64> {
-        Ok(event::Entity::find()
+    async fn count(&self, db: &DatabaseConnection, up_to: Option<u64>) -> AppResult<u64> {
+        let q = event::Entity::find()
             .filter(event::Column::AuthorId.eq(self.author))
-            .filter(self.filter.condition())
-            .count(db)
-            .await?)
+            .filter(self.filter.condition());
+        super::page::count(db, q, up_to).await
     }
 
     async fn fetch(&self, db: &DatabaseConnection, w: Window) -> AppResult<Vec<event::Model>> {

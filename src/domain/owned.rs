@@ -4,8 +4,8 @@
 //! `emails::add`), with its own validation.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
-    PrimaryKeyTrait, QueryFilter, QueryOrder, Select,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, PrimaryKeyTrait,
+    QueryFilter, QueryOrder, Select,
 };
 
 use super::decode::ByIndex;
@@ -89,8 +89,8 @@ where
 {
     type Item = E::Model;
 
-    async fn count(&self, db: &DatabaseConnection) -> AppResult<u64> {
-        Ok(E::all().filter(E::owner_column().eq(self.owner.id())).count(db).await?)
+    async fn count(&self, db: &DatabaseConnection, up_to: Option<u64>) -> AppResult<u64> {
+        super::page::count(db, E::all().filter(E::owner_column().eq(self.owner.id())), up_to).await
     }
 
     async fn fetch(&self, db: &DatabaseConnection, window: Window) -> AppResult<Vec<E::Model>> {

@@ -11,6 +11,9 @@ use sea_orm::DatabaseConnection;
 use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_SIZE: u64 = 20;
+/// Lists are counted up to this many items (GitLab's rule): a longer one is "more than 10,000",
+/// and REST leaves out `X-Total`, `X-Total-Pages` and `rel="last"` for it.
+pub const MAX_COUNT: u64 = 10_000;
 pub const MAX_SIZE: u64 = 100;
 /// No list is this long; offsets beyond it are clamped (every backend binds a signed integer).
 pub const MAX_OFFSET: u64 = 1 << 40;
@@ -100,6 +103,11 @@ pub struct Listed<T> {
 }
 
 impl<T> Listed<T> {
+    /// The total when it is exact: known, and not past [`MAX_COUNT`].
+    pub fn exact_total(&self) -> Option<u64> {
+        self.total.filter(|n| *n <= MAX_COUNT)
+    }
+
     /// The page of `window` from rows read with one more than it holds (which says whether more
     /// follow).
     pub fn from_fetched(mut items: Vec<T>, window: Window, total: Option<u64>) -> Self {
@@ -127,26 +135,57 @@ impl<T> Listed<T> {
 /// window of it, in its order.
 pub trait Listing: Sync {
     type Item: Send;
-    fn count(&self, db: &DatabaseConnection) -> impl Future<Output = AppResult<u64>> + Send;
+    /// The number of items, counted up to `up_to` when given (see [`count`]).
+    fn count(&self, db: &DatabaseConnection, up_to: Option<u64>) -> impl Future<Output = AppResult<u64>> + Send;
     fn fetch(&self, db: &DatabaseConnection, window: Window)
     -> impl Future<Output = AppResult<Vec<Self::Item>>> + Send;
 }
 
-/// Reads one page of `listing`: the total first when `total` asks for it (or the page needs it),
-/// then the window; without a total, with one item more, which says whether more follow.
+/// How many rows `q` has, counted up to `up_to` when given: the database stops there, so the
+/// cost of a count does not grow past it with the table.
+pub async fn count<E: sea_orm::EntityTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    q: sea_orm::Select<E>,
+    up_to: Option<u64>,
+) -> AppResult<u64> {
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    use sea_orm::{QuerySelect, QueryTrait};
+    let q = q.select_only().expr(Expr::val(1));
+    let bounded = match up_to {
+        Some(n) => q.limit(n).into_query(),
+        None => q.into_query(),
+    };
+    let stmt = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(bounded, Alias::new("bounded"))
+        .to_owned();
+    let row = db.query_one(&stmt).await?;
+    let n = match row {
+        Some(r) => r.try_get_by_index::<i64>(0)?,
+        None => 0,
+    };
+    Ok(n.max(0) as u64)
+}
+
+/// Reads one page of `listing`: the total first when `total` asks for it (counted up to one past
+/// [`MAX_COUNT`]) or the page needs it (counted whole), then the window; without an exact total,
+/// with one item more, which says whether more follow.
 pub async fn list<L: Listing>(
     db: &DatabaseConnection,
     listing: &L,
     page: PageRequest,
     total: bool,
 ) -> AppResult<Listed<L::Item>> {
-    let total = match total || page.needs_total() {
-        true => Some(listing.count(db).await?),
-        false => None,
+    let total = if page.needs_total() {
+        Some(listing.count(db, None).await?)
+    } else if total {
+        Some(listing.count(db, Some(MAX_COUNT + 1)).await?)
+    } else {
+        None
     };
     let window = page.window(total)?;
-    match total {
-        // The total says whether more follow: no extra row to read.
+    match total.filter(|n| *n <= MAX_COUNT) {
+        // An exact total says whether more follow: no extra row to read.
         Some(n) => {
             let items = listing.fetch(db, window).await?;
             let more = window.offset.saturating_add(items.len() as u64) < n;

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use entity::token;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::fields::ShownToken;
@@ -118,8 +118,8 @@ pub struct TokenListing<'k> {
 impl Listing for TokenListing<'_> {
     type Item = ShownToken;
 
-    async fn count(&self, db: &DatabaseConnection) -> AppResult<u64> {
-        Ok(of_kind(&self.owner, self.kind, self.state).count(db).await?)
+    async fn count(&self, db: &DatabaseConnection, up_to: Option<u64>) -> AppResult<u64> {
+        super::page::count(db, of_kind(&self.owner, self.kind, self.state), up_to).await
     }
 
     async fn fetch(&self, db: &DatabaseConnection, w: Window) -> AppResult<Vec<ShownToken>> {

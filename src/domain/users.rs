@@ -135,6 +135,31 @@ pub struct UserFilter {
     pub provider: Option<String>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
+    /// Only administrators (applied for admins only).
+    pub admins: bool,
+    /// Only users with two-factor authentication on (`Some(true)`) or off (admins only).
+    pub two_factor: Option<bool>,
+    /// Only humans: every user here is one (usergraph has no bots), so it changes nothing.
+    pub humans: bool,
+    /// No humans: no user here.
+    pub exclude_humans: bool,
+    /// No active users.
+    pub exclude_active: bool,
+    /// No external users (applied for admins only).
+    pub exclude_external: bool,
+    /// Only these ids (GraphQL's `ids`).
+    pub ids: Option<Vec<i32>>,
+    /// Only these usernames, in any case (GraphQL's `usernames`).
+    pub usernames: Option<Vec<String>>,
+}
+
+/// `two_factor`'s values.
+pub fn two_factor(s: &str) -> Option<bool> {
+    match s {
+        "enabled" => Some(true),
+        "disabled" => Some(false),
+        _ => None,
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -218,11 +243,32 @@ fn filtered(viewer: &Viewer, f: &UserFilter) -> AppResult<Select<user::Entity>> 
     if f.active {
         q = q.filter(user::Column::State.eq("active"));
     }
+    if f.exclude_active {
+        q = q.filter(user::Column::State.ne("active"));
+    }
+    if f.exclude_humans {
+        q = q.filter(Expr::cust("1 = 0"));
+    }
+    if let Some(ids) = &f.ids {
+        q = q.filter(user::Column::Id.is_in(ids.iter().copied()));
+    }
+    if let Some(names) = &f.usernames {
+        q = q.filter(user::Column::UsernameCanonical.is_in(names.iter().map(|n| n.to_lowercase())));
+    }
     if f.blocked {
         q = q.filter(user::Column::State.is_in(["blocked", "ldap_blocked"]));
     }
     if f.external && admin {
         q = q.filter(user::Column::External.eq(true));
+    }
+    if f.exclude_external && admin {
+        q = q.filter(user::Column::External.eq(false));
+    }
+    if f.admins && admin {
+        q = q.filter(user::Column::Admin.eq(true));
+    }
+    if let (Some(on), true) = (f.two_factor, admin) {
+        q = q.filter(user::Column::TwoFactorEnabled.eq(on));
     }
     if admin {
         if let Some(t) = f.created_after {
@@ -265,8 +311,8 @@ pub struct UserListing {
 impl Listing for UserListing {
     type Item = UserRow;
 
-    async fn count(&self, db: &DatabaseConnection) -> AppResult<u64> {
-        Ok(self.filtered.clone().count(db).await?)
+    async fn count(&self, db: &DatabaseConnection, up_to: Option<u64>) -> AppResult<u64> {
+        super::page::count(db, self.filtered.clone(), up_to).await
     }
 
     async fn fetch(&self, db: &DatabaseConnection, w: Window) -> AppResult<Vec<UserRow>> {
@@ -302,6 +348,10 @@ impl Listing for UserListing {
     }
 }
 
+/// The deepest offset page of users (GitLab's plan limit): deeper pages are read with keyset
+/// pagination.
+pub const MAX_OFFSET: u64 = 50_000;
+
 /// GitLab's users list: the filter, the order, one page, the total when asked for.
 #[allow(clippy::too_many_arguments)]
 pub async fn list(
@@ -314,6 +364,14 @@ pub async fn list(
     page: PageRequest,
     total: bool,
 ) -> AppResult<Listed<UserRow>> {
+    if let PageRequest::Numbered(n) = page
+        && n.page.saturating_mul(n.per_page) > MAX_OFFSET
+    {
+        return Err(AppError::NotAllowed(format!(
+            "Offset pagination has a maximum allowed offset of {MAX_OFFSET} for requests that return objects of \
+             type User. Remaining records can be retrieved using keyset pagination."
+        )));
+    }
     let filtered = filtered(viewer, f)?;
     let ord = match dir {
         SortDir::Asc => sea_orm::Order::Asc,
@@ -333,6 +391,161 @@ pub async fn list(
         read,
     };
     super::page::list(db, &listing, page, total).await
+}
+
+/// A page of GitLab's keyset pagination of users: the users after the cursor, and the cursor of
+/// the page after this one when there is one.
+pub struct KeysetPage {
+    pub items: Vec<UserRow>,
+    pub next: Option<String>,
+}
+
+impl UserOrder {
+    fn name(self) -> &'static str {
+        match self {
+            UserOrder::Id => "id",
+            UserOrder::Name => "name",
+            UserOrder::Username => "username",
+            UserOrder::CreatedAt => "created_at",
+            UserOrder::UpdatedAt => "updated_at",
+        }
+    }
+
+    /// The column the users are ordered by (then by id).
+    fn column(self) -> user::Column {
+        match self {
+            UserOrder::Id => user::Column::Id,
+            UserOrder::Name => user::Column::Name,
+            UserOrder::Username => user::Column::UsernameCanonical,
+            UserOrder::CreatedAt => user::Column::CreatedAt,
+            UserOrder::UpdatedAt => user::Column::UpdatedAt,
+        }
+    }
+}
+
+/// Where a keyset page starts: after the user with `id` whose order column holds `value`, in
+/// `order` and `dir` (a cursor of another order is refused).
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Cursor {
+    o: String,
+    d: String,
+    v: String,
+    id: i32,
+}
+
+fn dir_name(dir: SortDir) -> &'static str {
+    match dir {
+        SortDir::Asc => "asc",
+        SortDir::Desc => "desc",
+    }
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    fn decode(s: &str, order: UserOrder, dir: SortDir) -> AppResult<Cursor> {
+        use base64::Engine;
+        let bad = || AppError::invalid_param("cursor");
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| bad())?;
+        let c: Cursor = serde_json::from_slice(&raw).map_err(|_| bad())?;
+        if c.o != order.name() || c.d != dir_name(dir) {
+            return Err(bad());
+        }
+        Ok(c)
+    }
+
+    /// The cursor after `row`, which holds the order column.
+    fn after(row: &UserRow, order: UserOrder, dir: SortDir) -> Cursor {
+        let v = match row.get(order.column()) {
+            Some(sea_orm::Value::String(Some(s))) => s,
+            Some(sea_orm::Value::ChronoDateTimeUtc(Some(t))) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            Some(sea_orm::Value::Int(Some(n))) => n.to_string(),
+            _ => String::new(),
+        };
+        Cursor {
+            o: order.name().to_string(),
+            d: dir_name(dir).to_string(),
+            v,
+            id: row.id(),
+        }
+    }
+
+    /// The users after this cursor.
+    fn condition(&self, order: UserOrder, dir: SortDir) -> AppResult<Condition> {
+        let col = order.column();
+        let after = |c: user::Column, v: sea_orm::Value| match dir {
+            SortDir::Asc => Expr::col(c).gt(v),
+            SortDir::Desc => Expr::col(c).lt(v),
+        };
+        let id_after = after(user::Column::Id, self.id.into());
+        let value: sea_orm::Value = match order {
+            UserOrder::Id => return Ok(Condition::all().add(id_after)),
+            UserOrder::Name | UserOrder::Username => self.v.clone().into(),
+            UserOrder::CreatedAt | UserOrder::UpdatedAt => DateTime::parse_from_rfc3339(&self.v)
+                .map_err(|_| AppError::invalid_param("cursor"))?
+                .with_timezone(&Utc)
+                .into(),
+        };
+        Ok(Condition::any()
+            .add(after(col, value.clone()))
+            .add(Condition::all().add(Expr::col(col).eq(value)).add(id_after)))
+    }
+}
+
+/// GitLab's keyset pagination of the users list (`pagination=keyset`): `per_page` users after
+/// `cursor`, in `order` and `dir` (then by id); no total is counted.
+#[allow(clippy::too_many_arguments)]
+pub async fn list_keyset(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    f: &UserFilter,
+    order: UserOrder,
+    dir: SortDir,
+    read: Read,
+    per_page: u64,
+    cursor: Option<&str>,
+) -> AppResult<KeysetPage> {
+    let mut q = filtered(viewer, f)?;
+    if let Some(c) = cursor {
+        q = q.filter(Cursor::decode(c, order, dir)?.condition(order, dir)?);
+    }
+    let ord = match dir {
+        SortDir::Asc => sea_orm::Order::Asc,
+        SortDir::Desc => sea_orm::Order::Desc,
+    };
+    if order != UserOrder::Id {
+        q = q.order_by(order.column(), ord.clone());
+    }
+    let listing = UserListing {
+        filtered: q.clone(),
+        ordered: q.order_by(user::Column::Id, ord),
+        read: Read {
+            // The order column is read too: the next cursor is made of it.
+            columns: read.columns.map(|c| c | fields::column(order.column())),
+            ..read
+        },
+    };
+    let mut items = listing
+        .fetch(
+            db,
+            Window {
+                offset: 0,
+                limit: per_page + 1,
+            },
+        )
+        .await?;
+    let more = items.len() as u64 > per_page;
+    items.truncate(per_page as usize);
+    let next = match (more, items.last()) {
+        (true, Some(last)) => Some(Cursor::after(last, order, dir).encode()),
+        _ => None,
+    };
+    Ok(KeysetPage { items, next })
 }
 
 /// The users of `q` from `offset`, at most `limit`, reading only `columns`. For a caller that

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::connection::{Counting, Relay, wants_total};
 use super::context::CtxExt;
 use super::declared::{AccessToken, Email, SshKey, UserActivity};
-use super::inputs::parse_id;
+use super::inputs::{parse_id, parse_user_id};
 use super::scalars::Date;
 use super::types::account::TokenState;
 use super::types::event::{EventAction, EventTargetType};
@@ -25,7 +25,7 @@ use crate::error::AppError;
 
 fn target(user_id: &Option<ID>) -> Result<Target, AppError> {
     Ok(match user_id {
-        Some(id) => Target::User(UserRef::Id(parse_id("userId", id)?)),
+        Some(id) => Target::User(UserRef::Id(parse_user_id("userId", id)?)),
         None => Target::Me,
     })
 }
@@ -83,7 +83,7 @@ impl AccountQuery {
         #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
     ) -> Result<Counting<AccessToken>> {
         let st = ctx.state()?;
-        let t = Target::User(UserRef::Id(parse_id("userId", &user_id)?));
+        let t = Target::User(UserRef::Id(parse_user_id("userId", &user_id)?));
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
         token_list(
             ctx,
@@ -103,7 +103,7 @@ impl AccountQuery {
         #[graphql(desc = "The token's id.")] id: ID,
     ) -> Result<AccessToken> {
         let st = ctx.state()?;
-        let t = Target::User(UserRef::Id(parse_id("userId", &user_id)?));
+        let t = Target::User(UserRef::Id(parse_user_id("userId", &user_id)?));
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
         let m = tokens::get(&st.db, &owner, Kind::Impersonation, parse_id("id", &id)?).await?;
         Ok(AccessToken::new(tokens::shown(&st.keys, m)))
@@ -393,7 +393,7 @@ impl AccountMutation {
         #[graphql(desc = "What to do.")] input: CreateImpersonationTokenInput,
     ) -> Result<AccessTokenPayload> {
         let st = ctx.state()?;
-        let t = Target::User(UserRef::Id(parse_id("userId", &input.user_id)?));
+        let t = Target::User(UserRef::Id(parse_user_id("userId", &input.user_id)?));
         let new = NewToken {
             name: Some(input.name),
             scopes: Some(input.scopes),
@@ -412,7 +412,7 @@ impl AccountMutation {
         #[graphql(desc = "What to do.")] input: RevokeImpersonationTokenInput,
     ) -> Result<AccessTokenPayload> {
         let st = ctx.state()?;
-        let t = Target::User(UserRef::Id(parse_id("userId", &input.user_id)?));
+        let t = Target::User(UserRef::Id(parse_user_id("userId", &input.user_id)?));
         let owner = tokens::owner(&st.db, ctx.viewer()?, Kind::Impersonation, &t).await?;
         let m = tokens::revoke(&st.db, &owner, Kind::Impersonation, parse_id("id", &input.id)?).await?;
         Ok(AccessTokenPayload {
@@ -469,7 +469,7 @@ impl AccountMutation {
     ) -> Result<CreateEventPayload> {
         let st = ctx.state()?;
         let new = NewEvent {
-            author: Some(UserRef::Id(parse_id("authorId", &input.author_id)?)),
+            author: Some(UserRef::Id(parse_user_id("authorId", &input.author_id)?)),
             action: Some(input.action.as_str().to_string()),
             target_type: input.target_type.map(|t| t.as_str().to_string()),
             target_id: input.target_id,

@@ -190,7 +190,8 @@ impl<N: OutputType> Page<N> {
         self.edges.iter().map(|e| &e.node).collect()
     }
 
-    /// Number of items in the whole list (counted only when asked for).
+    /// Number of items in the whole list, counted only when asked for and up to 10,000: a longer
+    /// list reads 10,001 (GitLab's REST API likewise leaves its totals out past 10,000).
     async fn total_count(&self) -> u64 {
         self.count()
     }

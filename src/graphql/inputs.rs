@@ -77,6 +77,32 @@ pub struct UsersFilter {
     pub created_after: Option<DateTime<Utc>>,
     /// Users created before this time (admins only).
     pub created_before: Option<DateTime<Utc>>,
+    /// Only administrators when true (applied for admins only).
+    #[graphql(default)]
+    pub admins: bool,
+    /// Only users with two-factor authentication on, or off (applied for admins only).
+    pub two_factor: Option<TwoFactorFilter>,
+    /// Only humans when true (every user is one: usergraph has no bots).
+    #[graphql(default)]
+    pub humans: bool,
+    /// No humans when true (so no user).
+    #[graphql(default)]
+    pub exclude_humans: bool,
+    /// No active users when true.
+    #[graphql(default)]
+    pub exclude_active: bool,
+    /// No external users when true (applied for admins only).
+    #[graphql(default)]
+    pub exclude_external: bool,
+}
+
+/// Whether two-factor authentication is on.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TwoFactorFilter {
+    /// On.
+    Enabled,
+    /// Off.
+    Disabled,
 }
 
 impl From<UsersFilter> for UserFilter {
@@ -91,7 +117,23 @@ impl From<UsersFilter> for UserFilter {
             provider: f.provider,
             created_after: f.created_after,
             created_before: f.created_before,
+            admins: f.admins,
+            two_factor: f.two_factor.map(|t| t == TwoFactorFilter::Enabled),
+            humans: f.humans,
+            exclude_humans: f.exclude_humans,
+            exclude_active: f.exclude_active,
+            exclude_external: f.exclude_external,
+            ids: None,
+            usernames: None,
         }
+    }
+}
+
+/// A user's id: the number, or GitLab's global id `gid://gitlab/User/<number>`.
+pub(crate) fn parse_user_id(field: &str, id: &ID) -> Result<i32, AppError> {
+    match id.strip_prefix("gid://gitlab/User/") {
+        Some(n) => parse_id(field, &ID(n.to_string())),
+        None => parse_id(field, id),
     }
 }
 

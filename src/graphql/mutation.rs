@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::context::ClientAddr;
 use super::context::CtxExt;
 use super::declared::{CreateUserInput, UpdateUserInput};
-use super::inputs::parse_id;
+use super::inputs::parse_user_id;
 use super::types::user::User;
 use crate::domain::fields::UserRow;
 use crate::domain::sessions::{self, SignIn};
@@ -104,7 +104,7 @@ impl UserMutation {
         #[graphql(desc = "What to do.")] input: UpdateUserInput,
     ) -> Result<UpdateUserPayload> {
         let st = ctx.state()?;
-        let id = parse_id("id", &input.id)?;
+        let id = parse_user_id("id", &input.id)?;
         let u = users::update(&st.db, &st.changes, ctx.viewer()?, &UserRef::Id(id), input.attrs.attrs).await?;
         Ok(UpdateUserPayload { user: User(u) })
     }
@@ -116,7 +116,7 @@ impl UserMutation {
         #[graphql(desc = "What to do.")] input: UserIdInput,
     ) -> Result<DeleteUserPayload> {
         let st = ctx.state()?;
-        let id = parse_id("id", &input.id)?;
+        let id = parse_user_id("id", &input.id)?;
         let u = users::delete(&st.db, &st.changes, ctx.viewer()?, &UserRef::Id(id)).await?;
         Ok(DeleteUserPayload { user: u.map(User) })
     }
@@ -128,7 +128,7 @@ impl UserMutation {
         #[graphql(desc = "What to do.")] input: UserIdInput,
     ) -> Result<UserStatePayload> {
         let st = ctx.state()?;
-        let id = parse_id("id", &input.id)?;
+        let id = parse_user_id("id", &input.id)?;
         let (changed, u) = users::block(&st.db, &st.changes, ctx.viewer()?, &UserRef::Id(id)).await?;
         Ok(UserStatePayload { user: User(u), changed })
     }
@@ -140,7 +140,7 @@ impl UserMutation {
         #[graphql(desc = "What to do.")] input: UserIdInput,
     ) -> Result<UserStatePayload> {
         let st = ctx.state()?;
-        let id = parse_id("id", &input.id)?;
+        let id = parse_user_id("id", &input.id)?;
         let (changed, u) = users::unblock(&st.db, &st.changes, ctx.viewer()?, &UserRef::Id(id)).await?;
         Ok(UserStatePayload { user: User(u), changed })
     }

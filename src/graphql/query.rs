@@ -5,11 +5,11 @@ use async_graphql::{Context, ID, MergedObject, Object, Result};
 use super::connection::{Counting, Relay, wants_total};
 use super::context::CtxExt;
 use super::fast::Prefetch;
-use super::inputs::{SortDirection, UserOrderBy, UsersFilter, parse_id};
+use super::inputs::{SortDirection, UserOrderBy, UsersFilter, parse_user_id};
 use super::types::user::User;
 
 use crate::domain::fields::UserRow;
-use crate::domain::users::{self, Read, UserRef};
+use crate::domain::users::{self, Read, UserFilter, UserRef};
 use crate::error::AppError;
 
 /// What can be read.
@@ -35,7 +35,7 @@ impl UserQuery {
         #[graphql(desc = "The user's username, in any case.")] username: Option<String>,
     ) -> Result<Option<User>> {
         let r = match (id, username) {
-            (Some(id), None) => UserRef::Id(parse_id("id", &id)?),
+            (Some(id), None) => UserRef::Id(parse_user_id("id", &id)?),
             (None, Some(u)) => UserRef::Username(u),
             _ => {
                 return Err(AppError::BadParams("Provide either a single username or id".into()).into());
@@ -59,6 +59,14 @@ impl UserQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(default, desc = "Filters; all given ones must match.")] filter: UsersFilter,
+        #[graphql(desc = "Only these users: ids or GitLab's global ids (`gid://gitlab/User/42`), at most 100.")]
+        ids: Option<Vec<ID>>,
+        #[graphql(desc = "Only these usernames, in any case; at most 100.")] usernames: Option<Vec<String>>,
+        #[graphql(desc = "Only administrators when true (applied for admins only); as `filter.admins`.")]
+        admins: Option<bool>,
+        #[graphql(desc = "As `filter.search`: a case-insensitive substring of the username or name.")] search: Option<
+            String,
+        >,
         #[graphql(default, desc = "What to order by (then by id).")] order_by: UserOrderBy,
         #[graphql(default, desc = "Ascending or descending.")] sort: SortDirection,
         #[graphql(desc = "Returns the first n users (at most 100).")] first: Option<i32>,
@@ -68,6 +76,29 @@ impl UserQuery {
     ) -> Result<Counting<User>> {
         let db = &ctx.state()?.db;
         let relay = Relay::new(ctx, first, after, last, before);
+        let mut filter: UserFilter = filter.into();
+        if let Some(ids) = ids {
+            if ids.len() > 100 {
+                return Err(AppError::field("ids", "must hold at most 100 ids").into());
+            }
+            filter.ids = Some(
+                ids.iter()
+                    .map(|id| parse_user_id("ids", id))
+                    .collect::<Result<_, _>>()?,
+            );
+        }
+        if let Some(names) = usernames {
+            if names.len() > 100 {
+                return Err(AppError::field("usernames", "must hold at most 100 usernames").into());
+            }
+            filter.usernames = Some(names);
+        }
+        if let Some(a) = admins {
+            filter.admins = a;
+        }
+        if search.is_some() {
+            filter.search = search;
+        }
         let read = Read {
             columns: Prefetch::user_columns(ctx),
             identities: false,
@@ -75,7 +106,7 @@ impl UserQuery {
         let listed = users::list(
             db,
             ctx.viewer()?,
-            &filter.into(),
+            &filter,
             order_by.into(),
             sort.into(),
             read,

@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, Result, Subscription as GraphQLSubscription};
 use futures_util::Stream;
 
 use super::context::CtxExt;
-use super::inputs::parse_id;
+use super::inputs::parse_user_id;
 use super::types::change::UserChange;
 use super::types::user::Event;
 use crate::auth::extract::Credentials;
@@ -48,7 +48,7 @@ fn watched(ctx: &Context<'_>, field: &str, id: Option<ID>) -> Result<(AppState, 
         .data_opt::<SubscriberCredentials>()
         .map(|c| c.0.clone())
         .unwrap_or_default();
-    let id = id.as_ref().map(|i| parse_id(field, i)).transpose()?;
+    let id = id.as_ref().map(|i| parse_user_id(field, i)).transpose()?;
     Ok((st, creds, id))
 }
 

@@ -100,7 +100,7 @@ where
         crate::domain::page::list(&st.db, &owned::of_owner::<E>(owner), PageRequest::Numbered(page), true).await?;
     let base = st.cfg.external_url();
     let body = Views::new(&listed.items, E::FIELDS, Shape::Basic, Env { external_url: &base });
-    Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), body))
+    Ok(paged(&base, &uri, page, &listed, body))
 }
 
 pub async fn add_owned<E>(
@@ -172,7 +172,7 @@ pub async fn tokens(
     .await?;
     let base = st.cfg.external_url();
     let body = Views::new(&listed.items, TOKEN, Shape::Basic, Env { external_url: &base });
-    Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), body))
+    Ok(paged(&base, &uri, page, &listed, body))
 }
 
 pub async fn token(
@@ -236,7 +236,7 @@ pub async fn events(
     let base = st.cfg.external_url();
     let env = Env { external_url: &base };
     let items: Vec<EventView> = listed.items.iter().map(|e| EventView::new(env, e, &author)).collect();
-    Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), items))
+    Ok(paged(&base, &uri, page, &listed, items))
 }
 
 pub async fn activities(
@@ -249,5 +249,5 @@ pub async fn activities(
     let listed = activities::list(&st.db, &v, p.date("from")?, PageRequest::Numbered(page), true).await?;
     let base = st.cfg.external_url();
     let body = Views::new(&listed.items, ACTIVITY, Shape::Basic, Env { external_url: &base });
-    Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), body))
+    Ok(paged(&base, &uri, page, &listed, body))
 }

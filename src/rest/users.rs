@@ -56,8 +56,13 @@ pub async fn list(
     p: Params,
 ) -> Result<Response, AppError> {
     let page = pagination::page(&p)?;
+    let keyset = p
+        .one_of("pagination", &["offset", "keyset"])?
+        .is_some_and(|v| v == "keyset");
     let order = p.parsed("order_by", UserOrder::parse)?.unwrap_or_default();
-    let sort = p.parsed("sort", SortDir::parse)?.unwrap_or_default();
+    // Keyset pages go newest first unless told otherwise, as GitLab's do.
+    let default_sort = if keyset { SortDir::Desc } else { SortDir::Asc };
+    let sort = p.parsed("sort", SortDir::parse)?.unwrap_or(default_sort);
     let filter = UserFilter {
         search: p.string("search")?,
         username: p.string("username")?,
@@ -68,12 +73,38 @@ pub async fn list(
         provider: p.string("provider")?,
         created_after: p.datetime("created_after")?,
         created_before: p.datetime("created_before")?,
+        admins: p.boolean("admins")?.unwrap_or(false),
+        two_factor: p.parsed("two_factor", users::two_factor)?,
+        humans: p.boolean("humans")?.unwrap_or(false),
+        exclude_humans: p.boolean("exclude_humans")?.unwrap_or(false),
+        exclude_active: p.boolean("exclude_active")?.unwrap_or(false),
+        exclude_external: p.boolean("exclude_external")?.unwrap_or(false),
+        ids: None,
+        usernames: None,
     };
     let shape = policy::user_shape(&viewer, false);
     let read = Read {
         columns: None,
         identities: shape == Shape::Full,
     };
+    if keyset {
+        let cursor = p.string("cursor")?;
+        let page = users::list_keyset(
+            &st.db,
+            &viewer,
+            &filter,
+            order,
+            sort,
+            read,
+            page.per_page,
+            cursor.as_deref(),
+        )
+        .await?;
+        let base = env(&st);
+        let env = Env { external_url: &base };
+        let body = views::Views::new(&page.items, crate::domain::fields::USER, shape, env);
+        return Ok(pagination::keyset(&base, &uri, page.next.as_deref(), body));
+    }
     let listed = users::list(
         &st.db,
         &viewer,
@@ -88,7 +119,7 @@ pub async fn list(
     let base = env(&st);
     let env = Env { external_url: &base };
     let body = views::Views::new(&listed.items, crate::domain::fields::USER, shape, env);
-    Ok(paged(&base, &uri, page, listed.total.unwrap_or_default(), body))
+    Ok(paged(&base, &uri, page, &listed, body))
 }
 
 pub async fn show(
