@@ -144,6 +144,28 @@ def test_pagination_over_several_pages(gl):
     assert {u.id for u in searched} == created
 
 
+def test_keyset_pagination(gl):
+    created = {new_user(gl, name=f"Keyset {i}").id for i in range(9)}
+    lazy = gl.users.list(pagination="keyset", order_by="id", sort="asc", per_page=2, iterator=True, search="Keyset")
+    ids = [u.id for u in lazy]
+    assert ids == sorted(created)
+    newest_first = gl.users.list(
+        pagination="keyset", order_by="id", per_page=4, get_all=True, search="Keyset"
+    )
+    assert [u.id for u in newest_first] == sorted(created, reverse=True)
+
+
+def test_newer_list_filters(gl):
+    boss = new_user(gl, admin=True)
+    admins = {u.id for u in gl.users.list(admins=True, get_all=True)}
+    assert boss.id in admins
+    assert all(u.is_admin for u in gl.users.list(admins=True, get_all=True))
+    gone = new_user(gl)
+    gone.block()
+    blocked = {u.id for u in gl.users.list(exclude_active=True, get_all=True)}
+    assert gone.id in blocked and boss.id not in blocked
+
+
 def test_sudo(gl):
     user = new_user(gl)
     me = gl.http_get("/user", sudo=user.id)
