@@ -43,6 +43,8 @@ pub enum AppError {
     Validation(FieldErrors),
     /// Parameter errors: `400 {"error":"email is missing"}`.
     BadParams(String),
+    /// A request refused as a whole: `400 {"message":"<text>"}` (the text as GitLab words it).
+    BadRequest(String),
     /// A request the API does not serve this way: `405 {"error":"..."}` (an offset past GitLab's
     /// limit).
     NotAllowed(String),
@@ -105,7 +107,7 @@ impl AppError {
             AppError::Forbidden(_) | AppError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) | AppError::NotFoundMessage(_) | AppError::RouteNotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Validation(_) | AppError::BadParams(_) => StatusCode::BAD_REQUEST,
+            AppError::Validation(_) | AppError::BadParams(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::NotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::SignIn { .. } => StatusCode::UNAUTHORIZED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -122,7 +124,9 @@ impl AppError {
             AppError::Forbidden(_) | AppError::InsufficientScope(_) => "FORBIDDEN",
             AppError::NotFound(_) | AppError::NotFoundMessage(_) | AppError::RouteNotFound => "NOT_FOUND",
             AppError::Conflict { .. } => "CONFLICT",
-            AppError::Validation(_) | AppError::BadParams(_) | AppError::NotAllowed(_) => "BAD_USER_INPUT",
+            AppError::Validation(_) | AppError::BadParams(_) | AppError::BadRequest(_) | AppError::NotAllowed(_) => {
+                "BAD_USER_INPUT"
+            }
             AppError::SignIn { code, .. } => code,
             AppError::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             AppError::Unavailable => "DATABASE_UNAVAILABLE",
@@ -152,7 +156,10 @@ impl AppError {
                 .join(", "),
             AppError::Unauthorized => "401 Unauthorized".into(),
             AppError::NotFound(thing) => format!("404 {thing} Not Found"),
-            AppError::NotFoundMessage(m) | AppError::BadParams(m) | AppError::NotAllowed(m) => m.clone(),
+            AppError::NotFoundMessage(m)
+            | AppError::BadParams(m)
+            | AppError::NotAllowed(m)
+            | AppError::BadRequest(m) => m.clone(),
             AppError::RouteNotFound => "404 Not Found".into(),
             AppError::Conflict { message, .. } | AppError::SignIn { message, .. } => message.clone(),
             AppError::TooManyRequests(_) => "429 Too Many Requests".into(),

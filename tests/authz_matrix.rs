@@ -604,6 +604,40 @@ fn ops() -> Vec<Op> {
             query: |_| "mutation { confirmEmail(input: { token: \"bogus\" }) { email } }".into(),
         },
         Op {
+            name: "deleteUserIdentity",
+            level: Level::Admin,
+            write: true,
+            allowed: Outcome::NotFound,
+            query: |w| {
+                format!(
+                    "mutation {{ deleteUserIdentity(input: {{ userId: \"{}\", provider: \"nope\" }}) {{ user {{ id }} }} }}",
+                    w.target
+                )
+            },
+        },
+        Op {
+            name: "disableTwoFactor",
+            level: Level::Admin,
+            write: true,
+            allowed: Outcome::Invalid,
+            query: |w| {
+                format!(
+                    "mutation {{ disableTwoFactor(input: {{ id: \"{}\" }}) {{ user {{ id }} }} }}",
+                    w.target
+                )
+            },
+        },
+        Op {
+            name: "sshKeyByFingerprint",
+            level: Level::Admin,
+            write: false,
+            allowed: Outcome::Null,
+            query: |_| {
+                "{ sshKeyByFingerprint(fingerprint: \"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\") { id } }"
+                    .into()
+            },
+        },
+        Op {
             name: "createEvent",
             level: Level::Admin,
             write: true,
@@ -720,6 +754,15 @@ const ENDPOINTS: &[(&str, &str, Level, u16)] = &[
         204,
     ),
     ("GET", "/api/v4/user/activities", Level::Admin, 200),
+    ("DELETE", "/api/v4/users/{t}/identities/nope", Level::Admin, 404),
+    ("PATCH", "/api/v4/users/{t}/disable_two_factor", Level::Admin, 400),
+    ("GET", "/api/v4/keys/{k}", Level::Admin, 200),
+    (
+        "GET",
+        "/api/v4/keys?fingerprint=SHA256%3AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        Level::Admin,
+        404,
+    ),
 ];
 
 fn rest_body(method: &str, path: &str) -> Option<Value> {

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod admin_tools;
 mod authz_matrix;
 pub mod graphql_account;
 mod graphql_auth;

@@ -8,9 +8,11 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
+use super::fields::UserRow;
 use super::owner::{Owner, Target};
 use super::time;
 use super::validate::Errors;
+use super::{policy, users};
 use crate::domain::viewer::Viewer;
 use crate::error::{AppError, AppResult, is_unique_violation};
 
@@ -218,6 +220,63 @@ pub async fn add(
         Err(e) if is_unique_violation(&e) => Err(AppError::field("fingerprint", "has already been taken")),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Any key by id, with its owner (admin only): GitLab's `GET /keys/:id`, whose missing key is
+/// `404 Not found`.
+pub async fn find_with_owner(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<(ssh_key::Model, UserRow)> {
+    policy::require_admin(viewer)?;
+    let key = ssh_key::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFoundMessage("404 Not found".into()))?;
+    with_owner(db, key).await
+}
+
+/// The key with this fingerprint, MD5 (`aa:bb:...`, 16 bytes) or SHA256 (`SHA256:<base64>`), with
+/// its owner (admin only): GitLab's `GET /keys?fingerprint=`. A fingerprint of neither form is
+/// `400 Failed to return the key`; none registered, `404 Key Not Found`.
+pub async fn find_by_fingerprint(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    fingerprint: &str,
+) -> AppResult<(ssh_key::Model, UserRow)> {
+    policy::require_admin(viewer)?;
+    let bad = || AppError::BadRequest("Failed to return the key".into());
+    let q = if let Some(b64) = fingerprint.strip_prefix("SHA256:") {
+        use base64::Engine;
+        let b64 = b64.trim_end_matches('=');
+        let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(b64)
+            .map_err(|_| bad())?;
+        if raw.len() != 32 {
+            return Err(bad());
+        }
+        ssh_key::Entity::find().filter(ssh_key::Column::FingerprintSha256.eq(format!("SHA256:{b64}")))
+    } else {
+        let lower = fingerprint.to_ascii_lowercase();
+        let parts: Vec<&str> = lower.split(':').collect();
+        if parts.len() != 16
+            || !parts
+                .iter()
+                .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(bad());
+        }
+        ssh_key::Entity::find().filter(ssh_key::Column::FingerprintMd5.eq(lower))
+    };
+    let key = q.one(db).await?.ok_or(AppError::NotFound("Key"))?;
+    with_owner(db, key).await
+}
+
+async fn with_owner(db: &impl ConnectionTrait, key: ssh_key::Model) -> AppResult<(ssh_key::Model, UserRow)> {
+    let owner = users::find(db, &users::UserRef::Id(key.user_id)).await?;
+    let identities = users::identities_of(db, &[owner.id]).await?;
+    Ok((key, UserRow::full(owner).with_identities(identities)))
 }
 
 #[cfg(test)]

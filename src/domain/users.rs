@@ -1060,6 +1060,62 @@ async fn delete_rows(db: &DatabaseConnection, u: &user::Model) -> Result<u64, Db
     Ok(res.rows_affected)
 }
 
+/// Unlinks a user from an external provider (admin only). `404 User Not Found`, then
+/// `404 Identity Not Found`. Subscribers hear of it (UPDATED).
+pub async fn delete_identity(
+    db: &DatabaseConnection,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+    provider: &str,
+) -> AppResult<UserRow> {
+    policy::require_admin(viewer)?;
+    let u = find(db, r).await?;
+    let res = identity::Entity::delete_many()
+        .filter(identity::Column::UserId.eq(u.id))
+        .filter(identity::Column::Provider.eq(provider))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::NotFound("Identity"));
+    }
+    changes.publish(db, Change::user(u.id, UserAction::Updated)).await;
+    Ok(UserRow::full(u))
+}
+
+/// Turns a user's two-factor authentication off (admin only), as GitLab's API does: not for an
+/// administrator (403), and 400 when it is not on. Subscribers hear of it (UPDATED).
+pub async fn disable_two_factor(
+    db: &DatabaseConnection,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<UserRow> {
+    policy::require_admin(viewer)?;
+    let mut u = find(db, r).await?;
+    if u.admin {
+        return Err(AppError::forbidden(
+            "Two-factor authentication for admins cannot be disabled via the API. Use the Rails console",
+        ));
+    }
+    // One conditional write: of concurrent requests, one turns it off and the others are told
+    // it is not on.
+    let res = user::Entity::update_many()
+        .col_expr(user::Column::TwoFactorEnabled, Expr::value(false))
+        .filter(user::Column::Id.eq(u.id))
+        .filter(user::Column::TwoFactorEnabled.eq(true))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::BadRequest(
+            "400 Bad request - Two-factor authentication is not enabled for this user".into(),
+        ));
+    }
+    changes.publish(db, Change::user(u.id, UserAction::Updated)).await;
+    u.two_factor_enabled = false;
+    Ok(UserRow::full(u))
+}
+
 /// Blocks a user (admin only): `true` when the state changed, `false` when already blocked.
 /// Subscribers hear of a change (BLOCKED).
 pub async fn block(

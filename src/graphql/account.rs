@@ -59,6 +59,20 @@ impl AccountQuery {
         }
     }
 
+    /// The SSH key with this fingerprint, MD5 (`aa:bb:...`) or SHA256 (`SHA256:<base64>`), of any
+    /// user; null when none is registered. Admin only.
+    async fn ssh_key_by_fingerprint(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The key's fingerprint.")] fingerprint: String,
+    ) -> Result<Option<SshKey>> {
+        match ssh_keys::find_by_fingerprint(&ctx.state()?.db, ctx.viewer()?, &fingerprint).await {
+            Ok((k, _)) => Ok(Some(SshKey::new(k))),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// One secondary e-mail, for its owner or an admin; null otherwise.
     async fn email(&self, ctx: &Context<'_>, #[graphql(desc = "The address's id.")] id: ID) -> Result<Option<Email>> {
         let id = parse_id("id", &id)?;

@@ -50,6 +50,22 @@ pub struct DeleteUserPayload {
     pub user: Option<User>,
 }
 
+/// An external identity to unlink from a user.
+#[derive(InputObject)]
+pub struct DeleteUserIdentityInput {
+    /// The user's id.
+    pub user_id: ID,
+    /// The provider, e.g. `github`.
+    pub provider: String,
+}
+
+/// Result of `deleteUserIdentity` and `disableTwoFactor`.
+#[derive(SimpleObject)]
+pub struct UserPayload {
+    /// The user after the change.
+    pub user: User,
+}
+
 /// Result of `blockUser` and `unblockUser`.
 #[derive(SimpleObject)]
 pub struct UserStatePayload {
@@ -131,6 +147,32 @@ impl UserMutation {
         let id = parse_user_id("id", &input.id)?;
         let (changed, u) = users::block(&st.db, &st.changes, ctx.viewer()?, &UserRef::Id(id)).await?;
         Ok(UserStatePayload { user: User(u), changed })
+    }
+
+    /// Unlinks a user from an external authentication provider. Admin only; NOT_FOUND for a
+    /// missing user or identity.
+    async fn delete_user_identity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: DeleteUserIdentityInput,
+    ) -> Result<UserPayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("userId", &input.user_id)?);
+        let u = users::delete_identity(&st.db, &st.changes, ctx.viewer()?, &r, &input.provider).await?;
+        Ok(UserPayload { user: User(u) })
+    }
+
+    /// Turns a user's two-factor authentication off. Admin only; not for administrators;
+    /// BAD_USER_INPUT when it is not on.
+    async fn disable_two_factor(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<UserPayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("id", &input.id)?);
+        let u = users::disable_two_factor(&st.db, &st.changes, ctx.viewer()?, &r).await?;
+        Ok(UserPayload { user: User(u) })
     }
 
     /// Unblocks a user. Admin only.

@@ -12,12 +12,12 @@ use serde_json::json;
 use super::extract::{Caller, Signed, Subject, SubjectRecord, path_id};
 use super::pagination::{self, paged};
 use super::params::Params;
-use super::views::{EventView, View, Views};
+use super::views::{EventView, View, Views, WithOwner};
 use crate::domain::activities;
 use crate::domain::decode::ByIndex;
 use crate::domain::emails::{self, NewEmail};
 use crate::domain::events::{self, EventFilter, TARGET_TYPES};
-use crate::domain::fields::{ACTIVITY, TOKEN};
+use crate::domain::fields::{ACTIVITY, SSH_KEY, TOKEN, USER, UserRow};
 use crate::domain::owned::{self, Owned};
 use crate::domain::owner::{Owner, Target};
 use crate::domain::page::PageRequest;
@@ -145,6 +145,40 @@ where
     Ok(deleted(
         gone.as_ref().map(|m| View::new(m, E::FIELDS, Shape::Basic, env)),
     ))
+}
+
+// ---- any key, for admins
+
+/// A key with its owner, as GitLab's `/keys` answers.
+fn key_with_owner(st: &AppState, key: &entity::ssh_key::Model, owner: &UserRow) -> Response {
+    let base = st.cfg.external_url();
+    let env = Env { external_url: &base };
+    Json(WithOwner {
+        record: View::new(key, SSH_KEY, Shape::Basic, env),
+        owner: View::new(owner, USER, Shape::Full, env),
+    })
+    .into_response()
+}
+
+pub async fn key_by_id(
+    State(st): State<AppState>,
+    Signed(v): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (key, owner) = ssh_keys::find_with_owner(&st.db, &v, path_id(&id)?).await?;
+    Ok(key_with_owner(&st, &key, &owner))
+}
+
+pub async fn key_by_fingerprint(
+    State(st): State<AppState>,
+    Signed(v): Signed,
+    p: Params,
+) -> Result<Response, AppError> {
+    let Some(fingerprint) = p.string("fingerprint")? else {
+        return Err(AppError::missing(&["fingerprint"]));
+    };
+    let (key, owner) = ssh_keys::find_by_fingerprint(&st.db, &v, &fingerprint).await?;
+    Ok(key_with_owner(&st, &key, &owner))
 }
 
 // ---- impersonation tokens

@@ -61,7 +61,8 @@ pub fn param_id(name: &str, s: &str) -> Result<i32, AppError> {
 }
 
 /// Whose records a `/user/...` or `/users/:id/...` route is about: the caller's, or those of the
-/// user `:id` (a path `:id` that is not a number is GitLab's route 404).
+/// user `:id`: a number, or for a read a username too, as today's GitLab takes
+/// `/users/:id_or_username/keys` (a path `:id` of neither form is GitLab's route 404).
 pub struct Subject(pub Target);
 
 /// [`Subject`], and the record the route's last parameter names (`key_id`, `email_id`): under
@@ -86,7 +87,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Subject {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Subject(subject(&path_params(parts).await?)?))
+        let params = path_params(parts).await?;
+        if parts.method == Method::GET
+            && let Some((_, id)) = params.iter().find(|(name, _)| name == "id")
+        {
+            return Ok(Subject(Target::User(UserRef::parse(id))));
+        }
+        Ok(Subject(subject(&params)?))
     }
 }
 

@@ -12,7 +12,7 @@ pub mod views;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use serde_json::json;
 
 use crate::error::AppError;
@@ -45,6 +45,10 @@ pub fn router() -> Router<AppState> {
             "/users/{id}/impersonation_tokens/{token_id}",
             get(token).delete(revoke_token),
         )
+        .route("/users/{id}/identities/{provider}", delete(users::delete_identity))
+        .route("/users/{id}/disable_two_factor", patch(users::disable_two_factor))
+        .route("/keys", get(key_by_fingerprint))
+        .route("/keys/{id}", get(key_by_id))
         .route("/user", get(users::me))
         .route("/user/keys", get(list_owned::<Keys>).post(add_owned::<Keys>))
         .route(

@@ -195,3 +195,22 @@ pub async fn unblock(
     let (changed, _) = users::unblock(&st.db, &st.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
     Ok((StatusCode::CREATED, Json(changed)).into_response())
 }
+
+pub async fn delete_identity(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path((id, provider)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let r = UserRef::Id(path_id(&id)?);
+    users::delete_identity(&st.db, &st.changes, &viewer, &r, &provider).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn disable_two_factor(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    users::disable_two_factor(&st.db, &st.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -65,9 +65,8 @@ impl<'a, R> View<'a, R> {
     }
 }
 
-impl<R> Serialize for View<'_, R> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
+impl<R> View<'_, R> {
+    fn entries<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         for f in self.fields.iter().filter(|f| f.shape <= self.cut) {
             let Some(name) = f.rest else { continue };
             let v = (f.read)(self.row, &self.env);
@@ -75,6 +74,29 @@ impl<R> Serialize for View<'_, R> {
                 map.serialize_entry(name, &Rest(&v))?;
             }
         }
+        Ok(())
+    }
+}
+
+impl<R> Serialize for View<'_, R> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        self.entries(&mut map)?;
+        map.end()
+    }
+}
+
+/// A record followed by its owner in the full representation, under `user` (GitLab's `/keys`).
+pub struct WithOwner<'a, R: 'static> {
+    pub record: View<'a, R>,
+    pub owner: View<'a, UserRow>,
+}
+
+impl<R> Serialize for WithOwner<'_, R> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        self.record.entries(&mut map)?;
+        map.serialize_entry("user", &self.owner)?;
         map.end()
     }
 }

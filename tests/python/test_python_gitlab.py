@@ -4,7 +4,10 @@ Run by tests/python/run.sh against a server it starts; needs GITLAB_URL and GITL
 administrator's token).
 """
 
+import base64
+import hashlib
 import os
+import struct
 import uuid
 
 import gitlab
@@ -164,6 +167,31 @@ def test_newer_list_filters(gl):
     gone.block()
     blocked = {u.id for u in gl.users.list(exclude_active=True, get_all=True)}
     assert gone.id in blocked and boss.id not in blocked
+
+
+def random_ed25519():
+    """A fresh OpenSSH ed25519 public key and its SHA256 fingerprint."""
+    blob = b"".join(struct.pack(">I", len(part)) + part for part in (b"ssh-ed25519", os.urandom(32)))
+    fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    return "ssh-ed25519 " + base64.b64encode(blob).decode(), fingerprint
+
+
+def test_identity_providers_two_factor_and_keys(gl):
+    user = new_user(gl, extern_uid=unique("uid"), provider="github")
+    assert [i["provider"] for i in gl.users.get(user.id).identities] == ["github"]
+    user.identityproviders.delete("github")
+    assert gl.users.get(user.id).identities == []
+    with pytest.raises(gitlab.exceptions.GitlabDeleteError):
+        user.identityproviders.delete("github")
+    key, fingerprint = random_ed25519()
+    created = user.keys.create({"title": "laptop", "key": key})
+    found = gl.keys.get(fingerprint=fingerprint)
+    assert found.id == created.id
+    assert found.user["username"] == user.username
+    assert gl.keys.get(created.id).title == "laptop"
+    # A user's keys by username, as today's GitLab serves them.
+    listed = gl.http_get(f"/users/{user.username}/keys")
+    assert [k["id"] for k in listed] == [created.id]
 
 
 def test_sudo(gl):
