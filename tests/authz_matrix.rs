@@ -107,6 +107,7 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
     ("personalAccessTokens", Field::Private, "{ totalCount }"),
     ("privateToken", Field::Secret, ""),
     ("impersonationTokens", Field::Admin, "{ totalCount }"),
+    ("customAttributes", Field::Admin, "{ key }"),
 ];
 
 struct World {
@@ -604,6 +605,30 @@ fn ops() -> Vec<Op> {
             query: |_| "mutation { confirmEmail(input: { token: \"bogus\" }) { email } }".into(),
         },
         Op {
+            name: "setCustomAttribute",
+            level: Level::Admin,
+            write: true,
+            allowed: Outcome::Ok,
+            query: |w| {
+                format!(
+                    "mutation {{ setCustomAttribute(input: {{ userId: \"{}\", key: \"k\", value: \"v\" }}) {{ customAttribute {{ key }} }} }}",
+                    w.target
+                )
+            },
+        },
+        Op {
+            name: "deleteCustomAttribute",
+            level: Level::Admin,
+            write: true,
+            allowed: Outcome::NotFound,
+            query: |w| {
+                format!(
+                    "mutation {{ deleteCustomAttribute(input: {{ userId: \"{}\", key: \"nope\" }}) {{ customAttribute {{ key }} }} }}",
+                    w.target
+                )
+            },
+        },
+        Op {
             name: "deleteUserIdentity",
             level: Level::Admin,
             write: true,
@@ -755,6 +780,10 @@ const ENDPOINTS: &[(&str, &str, Level, u16)] = &[
     ),
     ("GET", "/api/v4/user/activities", Level::Admin, 200),
     ("DELETE", "/api/v4/users/{t}/identities/nope", Level::Admin, 404),
+    ("GET", "/api/v4/users/{t}/custom_attributes", Level::Admin, 200),
+    ("PUT", "/api/v4/users/{t}/custom_attributes/color", Level::Admin, 200),
+    ("GET", "/api/v4/users/{t}/custom_attributes/nope", Level::Admin, 404),
+    ("DELETE", "/api/v4/users/{t}/custom_attributes/nope", Level::Admin, 404),
     ("PATCH", "/api/v4/users/{t}/disable_two_factor", Level::Admin, 400),
     ("GET", "/api/v4/keys/{k}", Level::Admin, 200),
     (
@@ -776,6 +805,8 @@ fn rest_body(method: &str, path: &str) -> Option<Value> {
         json!({ "email": format!("{u}@example.com") })
     } else if path.ends_with("impersonation_tokens") {
         json!({ "name": "t", "scopes": ["api"] })
+    } else if path.contains("/custom_attributes/") {
+        json!({ "value": "v" })
     } else if path == "/api/v4/users" {
         json!({ "username": format!("u{u}"), "email": format!("{u}@example.com"), "name": "n", "password": "s3cret-password" })
     } else {

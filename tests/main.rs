@@ -4,6 +4,7 @@ mod common;
 
 mod admin_tools;
 mod authz_matrix;
+mod custom_attributes;
 pub mod graphql_account;
 mod graphql_auth;
 mod graphql_fast;

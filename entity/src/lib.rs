@@ -2,6 +2,7 @@
 //! here; the `usergraph` crate's `domain` module owns every rule and the fronts own every shape.
 
 pub mod account_token;
+pub mod custom_attribute;
 pub mod email;
 pub mod event;
 pub mod identity;

@@ -1,4 +1,5 @@
 pub use crate::account_token::Entity as AccountToken;
+pub use crate::custom_attribute::Entity as CustomAttribute;
 pub use crate::email::Entity as Email;
 pub use crate::event::Entity as Event;
 pub use crate::identity::Entity as Identity;

@@ -15,7 +15,7 @@
 //! cannot be served. The order of each table is the order of GitLab's JSON.
 
 use chrono::{DateTime, Utc};
-use entity::{email, identity, ssh_key, token, user};
+use entity::{custom_attribute, email, identity, ssh_key, token, user};
 use sea_orm::{DbErr, Iterable, ModelTrait, QueryResult};
 use serde_json::{Map, Value as Json};
 
@@ -40,6 +40,7 @@ pub struct UserRow {
     read: Columns,
     m: user::Model,
     identities: Option<Vec<identity::Model>>,
+    custom_attributes: Option<Vec<custom_attribute::Model>>,
     private_token: Option<String>,
 }
 
@@ -50,6 +51,7 @@ impl UserRow {
             read: all_columns(),
             m,
             identities: None,
+            custom_attributes: None,
             private_token: None,
         }
     }
@@ -60,12 +62,18 @@ impl UserRow {
             read: read | column(user::Column::Id),
             m,
             identities: None,
+            custom_attributes: None,
             private_token: None,
         }
     }
 
     pub fn with_identities(mut self, identities: Vec<identity::Model>) -> Self {
         self.identities = Some(identities);
+        self
+    }
+
+    pub fn with_custom_attributes(mut self, attributes: Vec<custom_attribute::Model>) -> Self {
+        self.custom_attributes = Some(attributes);
         self
     }
 
@@ -168,6 +176,12 @@ pub static USER: &[Field<UserRow>] = fields!(UserRow, |r, env| {
     "state" "state" Public Basic UserState [State] "Account state." => Val::State(&r.m.state);
     "avatarUrl" "avatar_url" Public Basic Str [Username] "URL of the user's avatar image." =>
         Val::String(avatar_url(&r.m));
+    "customAttributes" "custom_attributes" Admin Basic Attributes []
+        "Keys and values administrators keep on the user. Admin only." =>
+        match &r.custom_attributes {
+            Some(v) => Val::Attributes(v.iter().map(|a| (a.key.as_str(), a.value.as_str())).collect()),
+            None => Val::Absent,
+        };
     "webUrl" "web_url" Public Basic Str [Username] "URL of the user's profile page." =>
         Val::String(web_url(env.external_url, &r.m));
     "createdAt" "created_at" Public Single Time [CreatedAt] "When the account was created." => Val::Time(r.m.created_at);
@@ -242,6 +256,12 @@ pub static EMAIL: &[Field<email::Model>] = fields!(email::Model, |r, env| {
     "confirmedAt" - Public Basic OptTime [] "When the address was confirmed; null while unconfirmed." =>
         Val::opt_time(r.confirmed_at);
     "createdAt" - Public Basic Time [] "When the address was added." => Val::Time(r.created_at);
+});
+
+/// A custom attribute of a user. (Who may read them is decided before they are loaded.)
+pub static CUSTOM_ATTRIBUTE: &[Field<custom_attribute::Model>] = fields!(custom_attribute::Model, |r, env| {
+    "key" "key" Public Basic Str [] "The attribute's key." => Val::Str(&r.key);
+    "value" "value" Public Basic Str [] "Its value." => Val::Str(&r.value);
 });
 
 /// A personal access token or an impersonation token, with its value where the API shows it.
@@ -649,7 +669,12 @@ mod tests {
         check(EMAIL);
         check(TOKEN);
         check(ACTIVITY);
-        // Private fields of a user are in the full cut only.
-        assert!(USER.iter().all(|f| f.who == Who::Public || f.shape == Shape::Full));
+        check(CUSTOM_ATTRIBUTE);
+        // Private fields of a user are in the full cut only (custom attributes, admin-only, show
+        // in every cut, but only when asked for and only to admins).
+        assert!(
+            USER.iter()
+                .all(|f| f.who == Who::Public || f.who == Who::Admin || f.shape == Shape::Full)
+        );
     }
 }

@@ -6,6 +6,7 @@ pub mod activities;
 pub mod caller;
 pub mod changes;
 pub mod children;
+pub mod custom_attributes;
 pub mod decode;
 pub mod emails;
 pub mod events;

@@ -18,6 +18,7 @@ pub fn may_read(viewer: &Viewer, who: Who, owner: i32) -> bool {
         Who::Private => can_read_private(viewer, owner),
         Who::AdminFlag => can_read_admin_flag(viewer, owner),
         Who::PrivateToken => can_read_private_token(viewer, owner),
+        Who::Admin => viewer.is_admin(),
     }
 }
 

@@ -21,6 +21,8 @@ pub enum Who {
     AdminFlag,
     /// The legacy private token (`policy::can_read_private_token`).
     PrivateToken,
+    /// Administrators only.
+    Admin,
 }
 
 /// The smallest of GitLab's REST representations of a user that shows a field: the basic one
@@ -54,6 +56,9 @@ pub enum Ty {
     /// The list of a user's identities. GraphQL declares this field with a selection of its own
     /// and loads it; the declaration names it and says who may read it.
     Identities,
+    /// A user's custom attributes (`key`, `value` pairs); GraphQL declares and loads the field,
+    /// REST shows it when the domain read it.
+    Attributes,
     /// A text read apart from the row (a user's legacy token). GraphQL declares and loads it;
     /// REST shows it when the domain read it.
     Secret,
@@ -63,7 +68,7 @@ impl Ty {
     /// Whether GraphQL resolves the field with the object (a load of its own, or a selection)
     /// rather than from the row.
     pub fn loaded(self) -> bool {
-        matches!(self, Ty::Identities | Ty::Secret)
+        matches!(self, Ty::Identities | Ty::Attributes | Ty::Secret)
     }
 
     /// Whether the value itself may be null.
@@ -90,6 +95,8 @@ pub enum Val<'a> {
     Strings(Vec<String>),
     /// `(provider, extern_uid)` pairs.
     Identities(Vec<(&'a str, &'a str)>),
+    /// `(key, value)` pairs.
+    Attributes(Vec<(&'a str, &'a str)>),
 }
 
 impl<'a> Val<'a> {

@@ -2,7 +2,7 @@
 //! and unblock. Every rule of the users API lives here.
 
 use chrono::{DateTime, Utc};
-use entity::{account_token, email, event, identity, ssh_key, token, user};
+use entity::{account_token, custom_attribute, email, event, identity, ssh_key, token, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
@@ -82,6 +82,15 @@ pub async fn me(db: &impl ConnectionTrait, keys: &Keys, viewer: &Viewer) -> AppR
     })
 }
 
+/// `row` with its custom attributes read, for an admin (anyone else gets `row` as it is).
+pub async fn attach_custom_attributes(db: &impl ConnectionTrait, viewer: &Viewer, row: UserRow) -> AppResult<UserRow> {
+    if !policy::sees_admin_view(viewer) {
+        return Ok(row);
+    }
+    let attributes = super::custom_attributes::of_users(db, &[row.id()]).await?;
+    Ok(row.with_custom_attributes(attributes))
+}
+
 /// `row` with its identities read.
 pub async fn attach_identities(db: &impl ConnectionTrait, row: UserRow) -> AppResult<UserRow> {
     let identities = identities_of(db, &[row.id()]).await?;
@@ -151,6 +160,8 @@ pub struct UserFilter {
     pub ids: Option<Vec<i32>>,
     /// Only these usernames, in any case (GraphQL's `usernames`).
     pub usernames: Option<Vec<String>>,
+    /// Only users with each of these custom attributes (key, value) (applied for admins only).
+    pub custom_attributes: Vec<(String, String)>,
 }
 
 /// `two_factor`'s values.
@@ -264,6 +275,20 @@ fn filtered(viewer: &Viewer, f: &UserFilter) -> AppResult<Select<user::Entity>> 
     if f.exclude_external && admin {
         q = q.filter(user::Column::External.eq(false));
     }
+    if admin {
+        for (key, value) in &f.custom_attributes {
+            q = q.filter(
+                user::Column::Id.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(custom_attribute::Column::UserId)
+                        .from(custom_attribute::Entity)
+                        .and_where(custom_attribute::Column::Key.eq(key.as_str()))
+                        .and_where(custom_attribute::Column::Value.eq(value.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+    }
     if f.admins && admin {
         q = q.filter(user::Column::Admin.eq(true));
     }
@@ -299,6 +324,8 @@ pub struct Read {
     /// Only these columns (`None`: every one).
     pub columns: Option<Columns>,
     pub identities: bool,
+    /// Their custom attributes (read for admins only).
+    pub custom_attributes: bool,
 }
 
 /// The users list with its filters and order, after its permission rules.
@@ -330,6 +357,20 @@ impl Listing for UserListing {
                 .map(UserRow::full)
                 .collect(),
         };
+        if self.read.custom_attributes {
+            let ids: Vec<i32> = rows.iter().map(|u| u.id()).collect();
+            let mut by_user: HashMap<i32, Vec<custom_attribute::Model>> = HashMap::new();
+            for a in super::custom_attributes::of_users(db, &ids).await? {
+                by_user.entry(a.user_id).or_default().push(a);
+            }
+            rows = rows
+                .into_iter()
+                .map(|u| {
+                    let mine = by_user.remove(&u.id()).unwrap_or_default();
+                    u.with_custom_attributes(mine)
+                })
+                .collect();
+        }
         if self.read.identities {
             let ids: Vec<i32> = rows.iter().map(|u| u.id()).collect();
             let mut by_user: HashMap<i32, Vec<identity::Model>> = HashMap::new();
@@ -388,7 +429,10 @@ pub async fn list(
     let listing = UserListing {
         filtered,
         ordered: q.order_by(user::Column::Id, ord),
-        read,
+        read: Read {
+            custom_attributes: read.custom_attributes && policy::sees_admin_view(viewer),
+            ..read
+        },
     };
     super::page::list(db, &listing, page, total).await
 }
@@ -527,6 +571,7 @@ pub async fn list_keyset(
         read: Read {
             // The order column is read too: the next cursor is made of it.
             columns: read.columns.map(|c| c | fields::column(order.column())),
+            custom_attributes: read.custom_attributes && policy::sees_admin_view(viewer),
             ..read
         },
     };
@@ -1049,6 +1094,10 @@ async fn delete_rows(db: &DatabaseConnection, u: &user::Model) -> Result<u64, Db
         .await?;
     identity::Entity::delete_many()
         .filter(identity::Column::UserId.eq(u.id))
+        .exec(&txn)
+        .await?;
+    custom_attribute::Entity::delete_many()
+        .filter(custom_attribute::Column::UserId.eq(u.id))
         .exec(&txn)
         .await?;
     event::Entity::delete_many()

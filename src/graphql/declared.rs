@@ -15,13 +15,13 @@ use async_graphql::{
     ScalarType, ServerResult, Value,
 };
 use chrono::{DateTime, Utc};
-use entity::{email, identity, ssh_key};
+use entity::{custom_attribute, email, identity, ssh_key};
 
 use super::context::CtxExt;
 use super::guards;
 use super::scalars::Date;
 use crate::domain::fields::{
-    self, ACTIVITY, ActivityRow, CreateUser, EMAIL, IDENTITY, SSH_KEY, ShownToken, TOKEN, USER_ATTRS,
+    self, ACTIVITY, ActivityRow, CUSTOM_ATTRIBUTE, CreateUser, EMAIL, IDENTITY, SSH_KEY, ShownToken, TOKEN, USER_ATTRS,
 };
 use crate::domain::policy;
 use crate::domain::shape::{Attr, AttrTy, AttrVal, Env, Field, On, Ty, Val, Who};
@@ -51,7 +51,7 @@ impl UserState {
 /// A value as GraphQL writes it (the scalars' own `to_value`).
 pub fn graphql_value(v: Val<'_>) -> Value {
     match v {
-        Val::Null | Val::Absent | Val::Identities(_) => Value::Null,
+        Val::Null | Val::Absent | Val::Identities(_) | Val::Attributes(_) => Value::Null,
         Val::Id(n) => Value::String(n.to_string()),
         Val::Int(n) => Value::from(n),
         Val::Bool(b) => Value::Boolean(b),
@@ -95,6 +95,7 @@ fn type_of(registry: &mut Registry, ty: Ty, nullable: bool) -> String {
         Ty::UserState => <UserState as OutputType>::create_type_info(registry),
         Ty::Strings => <Vec<String> as OutputType>::create_type_info(registry),
         Ty::Identities => "[Identity!]!".to_string(),
+        Ty::Attributes => "[CustomAttribute!]!".to_string(),
     };
     match nullable {
         true => named.trim_end_matches('!').to_string(),
@@ -283,6 +284,20 @@ impl Declared for UserActivityType {
     }
 }
 
+pub struct CustomAttributeType;
+impl Declared for CustomAttributeType {
+    type Row = custom_attribute::Model;
+    const NAME: &'static str = "CustomAttribute";
+    const DOC: &'static str = "A key and value an administrator keeps on a user.";
+    fn fields() -> &'static [Field<custom_attribute::Model>] {
+        CUSTOM_ATTRIBUTE
+    }
+    fn owner(row: &custom_attribute::Model) -> i32 {
+        row.user_id
+    }
+}
+
+pub type CustomAttribute = Obj<CustomAttributeType>;
 pub type Identity = Obj<IdentityType>;
 pub type SshKey = Obj<SshKeyType>;
 pub type Email = Obj<EmailType>;

@@ -94,6 +94,17 @@ pub struct UsersFilter {
     /// No external users when true (applied for admins only).
     #[graphql(default)]
     pub exclude_external: bool,
+    /// Only users with each of these custom attributes (applied for admins only).
+    pub custom_attributes: Option<Vec<CustomAttributeInput>>,
+}
+
+/// A custom attribute's key and value.
+#[derive(InputObject, Clone)]
+pub struct CustomAttributeInput {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
 }
 
 /// Whether two-factor authentication is on.
@@ -125,6 +136,12 @@ impl From<UsersFilter> for UserFilter {
             exclude_external: f.exclude_external,
             ids: None,
             usernames: None,
+            custom_attributes: f
+                .custom_attributes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| (a.key, a.value))
+                .collect(),
         }
     }
 }

@@ -30,6 +30,22 @@ pub struct KeysOf(pub i32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EmailsOf(pub i32);
 
+/// The custom attributes of a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CustomAttributesOf(pub i32);
+
+impl Loader<CustomAttributesOf> for DbLoader {
+    type Value = Vec<entity::custom_attribute::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[CustomAttributesOf]) -> Result<HashMap<CustomAttributesOf, Self::Value>, Self::Error> {
+        let rows = crate::domain::custom_attributes::of_users(&self.db, &ids(keys, |k| k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(group(keys, rows, |r| CustomAttributesOf(r.user_id)))
+    }
+}
+
 /// A user by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct UserId(pub i32);

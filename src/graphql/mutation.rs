@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 
 use super::context::ClientAddr;
 use super::context::CtxExt;
-use super::declared::{CreateUserInput, UpdateUserInput};
+use super::declared::{CreateUserInput, CustomAttribute, UpdateUserInput};
 use super::inputs::parse_user_id;
 use super::types::user::User;
+use crate::domain::custom_attributes;
 use crate::domain::fields::UserRow;
 use crate::domain::sessions::{self, SignIn};
 use crate::domain::users::{self, UserRef};
@@ -64,6 +65,33 @@ pub struct DeleteUserIdentityInput {
 pub struct UserPayload {
     /// The user after the change.
     pub user: User,
+}
+
+/// A custom attribute to set on a user.
+#[derive(InputObject)]
+pub struct SetCustomAttributeInput {
+    /// The user's id.
+    pub user_id: ID,
+    /// The key (at most 191 characters).
+    pub key: String,
+    /// The value (at most 255 characters).
+    pub value: String,
+}
+
+/// A custom attribute to delete.
+#[derive(InputObject)]
+pub struct DeleteCustomAttributeInput {
+    /// The user's id.
+    pub user_id: ID,
+    /// The key.
+    pub key: String,
+}
+
+/// Result of `setCustomAttribute` and `deleteCustomAttribute`.
+#[derive(SimpleObject)]
+pub struct CustomAttributePayload {
+    /// The attribute as set, or as it was before it was deleted.
+    pub custom_attribute: CustomAttribute,
 }
 
 /// Result of `blockUser` and `unblockUser`.
@@ -173,6 +201,34 @@ impl UserMutation {
         let r = UserRef::Id(parse_user_id("id", &input.id)?);
         let u = users::disable_two_factor(&st.db, &st.changes, ctx.viewer()?, &r).await?;
         Ok(UserPayload { user: User(u) })
+    }
+
+    /// Sets a custom attribute of a user (creates it, or changes its value). Admin only.
+    async fn set_custom_attribute(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: SetCustomAttributeInput,
+    ) -> Result<CustomAttributePayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("userId", &input.user_id)?);
+        let a = custom_attributes::set(&st.db, ctx.viewer()?, &r, &input.key, Some(input.value)).await?;
+        Ok(CustomAttributePayload {
+            custom_attribute: CustomAttribute::new(a),
+        })
+    }
+
+    /// Deletes a custom attribute of a user. Admin only; NOT_FOUND when there is none.
+    async fn delete_custom_attribute(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: DeleteCustomAttributeInput,
+    ) -> Result<CustomAttributePayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("userId", &input.user_id)?);
+        let a = custom_attributes::delete(&st.db, ctx.viewer()?, &r, &input.key).await?;
+        Ok(CustomAttributePayload {
+            custom_attribute: CustomAttribute::new(a),
+        })
     }
 
     /// Unblocks a user. Admin only.

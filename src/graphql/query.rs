@@ -102,6 +102,7 @@ impl UserQuery {
         let read = Read {
             columns: Prefetch::user_columns(ctx),
             identities: false,
+            custom_attributes: false,
         };
         let listed = users::list(
             db,

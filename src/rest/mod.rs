@@ -47,6 +47,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users/{id}/identities/{provider}", delete(users::delete_identity))
         .route("/users/{id}/disable_two_factor", patch(users::disable_two_factor))
+        .route("/users/{id}/custom_attributes", get(users::custom_attributes))
+        .route(
+            "/users/{id}/custom_attributes/{key}",
+            get(users::custom_attribute)
+                .put(users::set_custom_attribute)
+                .delete(users::delete_custom_attribute),
+        )
         .route("/keys", get(key_by_fingerprint))
         .route("/keys/{id}", get(key_by_id))
         .route("/user", get(users::me))

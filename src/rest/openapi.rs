@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use serde_json::{Map, Value, json};
 
 use crate::domain::fields::{self, CreateUser};
-use crate::domain::shape::{Attr, AttrTy, Field, On, Shape, Ty, Who};
+use crate::domain::shape::{Attr, AttrTy, Field, On, Shape, Ty};
 
 /// The paths and the schemas no declaration describes (errors, events).
 const TEMPLATE: &str = include_str!("openapi.json");
@@ -23,6 +23,13 @@ fn schema_of(ty: Ty) -> Value {
         Ty::OptDate => json!({ "type": "string", "format": "date", "nullable": true }),
         Ty::UserState => json!({ "type": "string", "enum": ["active", "blocked", "ldap_blocked"] }),
         Ty::Strings => json!({ "type": "array", "items": { "type": "string" } }),
+        Ty::Attributes => json!({
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": { "key": { "type": "string" }, "value": { "type": "string" } },
+            },
+        }),
         Ty::Identities => json!({
             "type": "array",
             "items": {
@@ -45,8 +52,8 @@ fn record<R>(fields: &[Field<R>], cut: Shape) -> Value {
             obj.insert("description".into(), Value::String(f.doc.to_string()));
         }
         properties.insert(name.to_string(), schema);
-        // The legacy token shows only under sudo.
-        if f.who != Who::PrivateToken {
+        // The legacy token shows only under sudo, custom attributes only when asked for.
+        if !matches!(f.ty, Ty::Secret | Ty::Attributes) {
             required.push(Value::String(name.to_string()));
         }
     }

@@ -108,6 +108,33 @@ impl Params {
         Params(map)
     }
 
+    /// A hash parameter, `name[key]=value` in a query or form (or an object in JSON), as pairs in
+    /// key order; values that are not texts are refused as `<name> is invalid`.
+    pub fn hash(&self, name: &str) -> Result<Vec<(String, String)>, AppError> {
+        let text = |v: &Value| match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            _ => Err(invalid(name)),
+        };
+        let mut out = Vec::new();
+        if let Some(v) = self.0.get(name) {
+            let Value::Object(obj) = v else {
+                return Err(invalid(name));
+            };
+            for (k, v) in obj {
+                out.push((k.clone(), text(v)?));
+            }
+        }
+        let prefix = format!("{name}[");
+        for (k, v) in &self.0 {
+            if let Some(key) = k.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(']')) {
+                out.push((key.to_string(), text(v)?));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.0.get(name).is_some_and(|v| !v.is_null())
     }

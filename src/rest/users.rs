@@ -12,9 +12,9 @@ use super::params::Params;
 use super::views;
 use crate::domain::fields::{CreateUser, USER_ATTRS, UserRow};
 use crate::domain::page::PageRequest;
-use crate::domain::policy;
 use crate::domain::shape::{AttrTy, AttrVal, Env, On, Shape};
 use crate::domain::users::{self, Read, SortDir, UserFilter, UserOrder, UserRef};
+use crate::domain::{custom_attributes, policy};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -81,11 +81,13 @@ pub async fn list(
         exclude_external: p.boolean("exclude_external")?.unwrap_or(false),
         ids: None,
         usernames: None,
+        custom_attributes: p.hash("custom_attributes")?,
     };
     let shape = policy::user_shape(&viewer, false);
     let read = Read {
         columns: None,
         identities: shape == Shape::Full,
+        custom_attributes: p.boolean("with_custom_attributes")?.unwrap_or(false),
     };
     if keyset {
         let cursor = p.string("cursor")?;
@@ -126,12 +128,18 @@ pub async fn show(
     State(st): State<AppState>,
     Caller(viewer): Caller,
     Path(id): Path<String>,
+    p: Params,
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
+    let with_attributes = p.boolean("with_custom_attributes")?.unwrap_or(false);
     let shape = policy::user_shape(&viewer, true);
     let row = match shape {
         Shape::Full => users::get_with_identities(&st.db, &viewer, id).await?,
         _ => users::get(&st.db, &viewer, &UserRef::Id(id)).await?,
+    };
+    let row = match with_attributes {
+        true => users::attach_custom_attributes(&st.db, &viewer, row).await?,
+        false => row,
     };
     let base = env(&st);
     let env = Env { external_url: &base };
@@ -212,5 +220,50 @@ pub async fn disable_two_factor(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     users::disable_two_factor(&st.db, &st.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---- custom attributes
+
+fn attribute(a: &entity::custom_attribute::Model) -> Response {
+    Json(json!({ "key": a.key, "value": a.value })).into_response()
+}
+
+pub async fn custom_attributes(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let list = custom_attributes::list(&st.db, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    let body: Vec<_> = list.iter().map(|a| json!({ "key": a.key, "value": a.value })).collect();
+    Ok(Json(body).into_response())
+}
+
+pub async fn custom_attribute(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let a = custom_attributes::get(&st.db, &viewer, &UserRef::Id(path_id(&id)?), &key).await?;
+    Ok(attribute(&a))
+}
+
+pub async fn set_custom_attribute(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path((id, key)): Path<(String, String)>,
+    p: Params,
+) -> Result<Response, AppError> {
+    let r = UserRef::Id(path_id(&id)?);
+    let a = custom_attributes::set(&st.db, &viewer, &r, &key, p.string("value")?).await?;
+    Ok(attribute(&a))
+}
+
+pub async fn delete_custom_attribute(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    custom_attributes::delete(&st.db, &viewer, &UserRef::Id(path_id(&id)?), &key).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

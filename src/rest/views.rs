@@ -32,6 +32,13 @@ impl Serialize for Rest<'_> {
             Val::Time(t) => s.serialize_str(&ts(*t)),
             Val::Date(d) => s.collect_str(&d.format("%Y-%m-%d")),
             Val::Strings(v) => v.serialize(s),
+            Val::Attributes(v) => {
+                let mut seq = s.serialize_seq(Some(v.len()))?;
+                for (key, value) in v {
+                    seq.serialize_element(&Attribute { key, value })?;
+                }
+                seq.end()
+            }
             Val::Identities(v) => {
                 let mut seq = s.serialize_seq(Some(v.len()))?;
                 for (provider, extern_uid) in v {
@@ -41,6 +48,12 @@ impl Serialize for Rest<'_> {
             }
         }
     }
+}
+
+#[derive(Serialize)]
+struct Attribute<'a> {
+    key: &'a str,
+    value: &'a str,
 }
 
 #[derive(Serialize)]

@@ -194,6 +194,21 @@ def test_identity_providers_two_factor_and_keys(gl):
     assert [k["id"] for k in listed] == [created.id]
 
 
+def test_custom_attributes(gl):
+    user = new_user(gl)
+    tag = unique("team")
+    user.customattributes.set("team", tag)
+    user.customattributes.set("office", "Ghent")
+    assert {a.key: a.value for a in user.customattributes.list()} == {"team": tag, "office": "Ghent"}
+    assert user.customattributes.get("team").value == tag
+    found = gl.users.list(custom_attributes={"team": tag}, get_all=True)
+    assert [u.id for u in found] == [user.id]
+    user.customattributes.delete("office")
+    assert [a.key for a in user.customattributes.list()] == ["team"]
+    with pytest.raises(gitlab.exceptions.GitlabGetError):
+        user.customattributes.get("office")
+
+
 def test_sudo(gl):
     user = new_user(gl)
     me = gl.http_get("/user", sudo=user.id)

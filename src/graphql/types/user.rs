@@ -23,11 +23,12 @@ use crate::domain::tokens::{self, Kind};
 use crate::domain::users;
 use crate::graphql::connection::{Counting, Relay};
 use crate::graphql::context::CtxExt;
-use crate::graphql::declared::{self, AccessToken, Email, Identity, SshKey};
+use crate::graphql::declared::{self, AccessToken, CustomAttribute, Email, Identity, SshKey};
 use crate::graphql::guards;
 use crate::graphql::inputs::SortDirection;
 use crate::graphql::loaders::{
-    DbLoader, EmailsOf, EventCountOf, EventsOf, IdentitiesOf, KeysOf, TokensOf, UserId, loader_error,
+    CustomAttributesOf, DbLoader, EmailsOf, EventCountOf, EventsOf, IdentitiesOf, KeysOf, TokensOf, UserId,
+    loader_error,
 };
 use crate::graphql::scalars::Date;
 
@@ -103,6 +104,17 @@ impl UserLinks<'_> {
         let loader = ctx.data::<DataLoader<DbLoader>>()?;
         let rows = loader.load_one(IdentitiesOf(id)).await?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(Identity::new).collect()))
+    }
+
+    // (Described by the declaration.)
+    async fn custom_attributes(&self, ctx: &Context<'_>) -> Result<Option<Vec<CustomAttribute>>> {
+        let id = self.0.id();
+        if !guards::allow_or_forbid(ctx, declared::may_read(ctx, who("customAttributes"), id)) {
+            return Ok(None);
+        }
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
+        let rows = loader.load_one(CustomAttributesOf(id)).await?.unwrap_or_default();
+        Ok(Some(rows.into_iter().map(CustomAttribute::new).collect()))
     }
 
     // (Described by the declaration.)
