@@ -61,6 +61,21 @@ pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32], wanted: Wante
     Ok(out)
 }
 
+/// The custom attributes of several users, oldest first, for loaders and lists (authorization
+/// is the caller's).
+pub async fn custom_attributes_of(
+    db: &impl ConnectionTrait,
+    user_ids: &[i32],
+) -> Result<Vec<entity::custom_attribute::Model>, DbErr> {
+    use entity::custom_attribute as attr;
+    use sea_orm::{EntityTrait, QueryFilter, QueryOrder};
+    attr::Entity::find()
+        .filter(super::any_of(db, attr::Column::UserId, user_ids))
+        .order_by_asc(attr::Column::Id)
+        .all(db)
+        .await
+}
+
 /// The statement: cells kind, id, user_id, four texts, a nullable time, created_at.
 fn statement(backend: DatabaseBackend, user_ids: &[i32], wanted: Wanted) -> Statement {
     let q = |ident: &str| match backend {

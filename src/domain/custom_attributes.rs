@@ -4,9 +4,7 @@
 
 use entity::custom_attribute as attr;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::users::{self, UserRef};
 use super::validate::Errors;
@@ -26,17 +24,7 @@ async fn owner(db: &impl ConnectionTrait, viewer: &Viewer, r: &UserRef) -> AppRe
 /// A user's attributes, oldest first.
 pub async fn list(db: &impl ConnectionTrait, viewer: &Viewer, r: &UserRef) -> AppResult<Vec<attr::Model>> {
     let user = owner(db, viewer, r).await?;
-    Ok(of_users(db, &[user]).await?)
-}
-
-/// The attributes of several users, oldest first, for loaders and lists (authorization is the
-/// caller's).
-pub async fn of_users(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<attr::Model>, DbErr> {
-    attr::Entity::find()
-        .filter(super::any_of(db, attr::Column::UserId, user_ids))
-        .order_by_asc(attr::Column::Id)
-        .all(db)
-        .await
+    Ok(super::children::custom_attributes_of(db, &[user]).await?)
 }
 
 /// One attribute of a user; `404 Not found` when the user has no such key.

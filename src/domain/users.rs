@@ -87,7 +87,7 @@ pub async fn attach_custom_attributes(db: &impl ConnectionTrait, viewer: &Viewer
     if !policy::sees_admin_view(viewer) {
         return Ok(row);
     }
-    let attributes = super::custom_attributes::of_users(db, &[row.id()]).await?;
+    let attributes = super::children::custom_attributes_of(db, &[row.id()]).await?;
     Ok(row.with_custom_attributes(attributes))
 }
 
@@ -360,7 +360,7 @@ impl Listing for UserListing {
         if self.read.custom_attributes {
             let ids: Vec<i32> = rows.iter().map(|u| u.id()).collect();
             let mut by_user: HashMap<i32, Vec<custom_attribute::Model>> = HashMap::new();
-            for a in super::custom_attributes::of_users(db, &ids).await? {
+            for a in super::children::custom_attributes_of(db, &ids).await? {
                 by_user.entry(a.user_id).or_default().push(a);
             }
             rows = rows

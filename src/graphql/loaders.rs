@@ -39,7 +39,7 @@ impl Loader<CustomAttributesOf> for DbLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[CustomAttributesOf]) -> Result<HashMap<CustomAttributesOf, Self::Value>, Self::Error> {
-        let rows = crate::domain::custom_attributes::of_users(&self.db, &ids(keys, |k| k.0))
+        let rows = crate::domain::children::custom_attributes_of(&self.db, &ids(keys, |k| k.0))
             .await
             .map_err(Arc::new)?;
         Ok(group(keys, rows, |r| CustomAttributesOf(r.user_id)))
