@@ -127,6 +127,14 @@ pub struct Config {
     #[arg(global = true, long, env = "USERGRAPH_MAX_WS_OPERATIONS", default_value_t = 100)]
     pub max_ws_operations: usize,
 
+    /// Let people create their own account (`signUp`).
+    #[arg(global = true, long, env = "USERGRAPH_SIGNUP_ENABLED", default_value_t = false, action = clap::ArgAction::Set)]
+    pub signup_enabled: bool,
+
+    /// Accounts made by signing up wait for an administrator's approval (`approveUser`).
+    #[arg(global = true, long, env = "USERGRAPH_SIGNUP_REQUIRES_APPROVAL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub signup_requires_approval: bool,
+
     /// Sign-in attempts allowed per client address and minute.
     #[arg(global = true, long, env = "USERGRAPH_SIGNIN_PER_MINUTE", default_value_t = 30)]
     pub signin_per_minute: u32,
@@ -218,6 +226,8 @@ impl Config {
             max_fields: 2_000,
             max_ws_operations: 100,
             signin_per_minute: 30,
+            signup_enabled: false,
+            signup_requires_approval: true,
             slow_query_ms: 250,
             smtp_url: None,
             mail_dir: None,

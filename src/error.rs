@@ -31,6 +31,8 @@ pub enum AppError {
     Forbidden(Option<String>),
     /// The token is valid but lacks the scope this request needs.
     InsufficientScope(&'static str),
+    /// A 403 whose message is GitLab's own words, without the `403 Forbidden - ` prefix.
+    Denied(String),
     /// `404 <Thing> Not Found`.
     NotFound(&'static str),
     /// A 404 with a message of its own (e.g. an unknown sudo target).
@@ -104,7 +106,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized | AppError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::InsufficientScope(_) | AppError::Denied(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) | AppError::NotFoundMessage(_) | AppError::RouteNotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Validation(_) | AppError::BadParams(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -121,7 +123,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Unauthorized | AppError::InvalidToken(_) => "UNAUTHENTICATED",
-            AppError::Forbidden(_) | AppError::InsufficientScope(_) => "FORBIDDEN",
+            AppError::Forbidden(_) | AppError::InsufficientScope(_) | AppError::Denied(_) => "FORBIDDEN",
             AppError::NotFound(_) | AppError::NotFoundMessage(_) | AppError::RouteNotFound => "NOT_FOUND",
             AppError::Conflict { .. } => "CONFLICT",
             AppError::Validation(_) | AppError::BadParams(_) | AppError::BadRequest(_) | AppError::NotAllowed(_) => {
@@ -159,7 +161,8 @@ impl AppError {
             AppError::NotFoundMessage(m)
             | AppError::BadParams(m)
             | AppError::NotAllowed(m)
-            | AppError::BadRequest(m) => m.clone(),
+            | AppError::BadRequest(m)
+            | AppError::Denied(m) => m.clone(),
             AppError::RouteNotFound => "404 Not Found".into(),
             AppError::Conflict { message, .. } | AppError::SignIn { message, .. } => message.clone(),
             AppError::TooManyRequests(_) => "429 Too Many Requests".into(),

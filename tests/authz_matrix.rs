@@ -68,6 +68,8 @@ enum Outcome {
     NotFound,
     /// Allowed, and the input is refused (a bogus token).
     Invalid,
+    /// Allowed, and refused for the state things are in.
+    Conflict,
     Unauthenticated,
     Forbidden,
 }
@@ -113,6 +115,8 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
 struct World {
     target: i32,
     victim: i32,
+    /// A user who never used their credentials (so may be deactivated).
+    dormant: i32,
     key_id: i64,
     email_id: i64,
     imp_token_id: i64,
@@ -138,6 +142,7 @@ async fn world(app: &TestApp) -> World {
     let target = app.user("target").await;
     let other = app.user("other").await;
     let victim = app.user("victim").await;
+    let dormant = app.user("dormant").await;
     let blocked = app.user("blocked").await;
     let admin = Some(app.admin());
     let gql = |token: &str, q: String| {
@@ -226,6 +231,7 @@ async fn world(app: &TestApp) -> World {
     World {
         target: target.id,
         victim: victim.id,
+        dormant: dormant.id,
         key_id,
         email_id,
         imp_token_id,
@@ -605,6 +611,88 @@ fn ops() -> Vec<Op> {
             query: |_| "mutation { confirmEmail(input: { token: \"bogus\" }) { email } }".into(),
         },
         Op {
+            name: "signUp",
+            level: Level::Anyone,
+            write: true,
+            // Sign-up is off unless configured.
+            allowed: Outcome::Forbidden,
+            query: |_| {
+                "mutation { signUp(input: { username: \"su\", email: \"su@example.com\", name: \"s\", password: \"s3cret-password\" }) { user { id } } }".into()
+            },
+        },
+        Op {
+            name: "deactivateUser",
+            level: Level::Admin,
+            write: true,
+            allowed: Outcome::Ok,
+            query: |w| {
+                format!(
+                    "mutation {{ deactivateUser(input: {{ id: \"{}\" }}) {{ changed }} }}",
+                    w.dormant
+                )
+            },
+        },
+        Op {
+            name: "activateUser",
+            level: Level::Admin,
+            write: true,
+            allowed: Outcome::Ok,
+            query: |w| {
+                format!(
+                    "mutation {{ activateUser(input: {{ id: \"{}\" }}) {{ changed }} }}",
+                    w.dormant
+                )
+            },
+        },
+        Op {
+            name: "banUser",
+            level: Level::Admin,
+            write: true,
+            allowed: Outcome::Ok,
+            query: |w| {
+                format!(
+                    "mutation {{ banUser(input: {{ id: \"{}\" }}) {{ changed }} }}",
+                    w.dormant
+                )
+            },
+        },
+        Op {
+            name: "unbanUser",
+            level: Level::Admin,
+            write: true,
+            allowed: Outcome::Ok,
+            query: |w| {
+                format!(
+                    "mutation {{ unbanUser(input: {{ id: \"{}\" }}) {{ changed }} }}",
+                    w.dormant
+                )
+            },
+        },
+        Op {
+            name: "approveUser",
+            level: Level::Admin,
+            write: true,
+            allowed: Outcome::Conflict,
+            query: |w| {
+                format!(
+                    "mutation {{ approveUser(input: {{ id: \"{}\" }}) {{ user {{ id }} }} }}",
+                    w.target
+                )
+            },
+        },
+        Op {
+            name: "rejectUser",
+            level: Level::Admin,
+            write: true,
+            allowed: Outcome::Conflict,
+            query: |w| {
+                format!(
+                    "mutation {{ rejectUser(input: {{ id: \"{}\" }}) {{ user {{ id }} }} }}",
+                    w.target
+                )
+            },
+        },
+        Op {
             name: "setCustomAttribute",
             level: Level::Admin,
             write: true,
@@ -713,6 +801,7 @@ fn outcome(res: &Res, field: &str) -> Outcome {
         Some("FORBIDDEN") => Outcome::Forbidden,
         Some("NOT_FOUND") => Outcome::NotFound,
         Some("BAD_USER_INPUT") => Outcome::Invalid,
+        Some("CONFLICT") => Outcome::Conflict,
         Some(other) => panic!("unexpected error code {other}: {}", res.body),
     }
 }
@@ -780,6 +869,12 @@ const ENDPOINTS: &[(&str, &str, Level, u16)] = &[
     ),
     ("GET", "/api/v4/user/activities", Level::Admin, 200),
     ("DELETE", "/api/v4/users/{t}/identities/nope", Level::Admin, 404),
+    ("POST", "/api/v4/users/{d}/deactivate", Level::Admin, 201),
+    ("POST", "/api/v4/users/{d}/activate", Level::Admin, 201),
+    ("POST", "/api/v4/users/{d}/ban", Level::Admin, 201),
+    ("POST", "/api/v4/users/{d}/unban", Level::Admin, 201),
+    ("POST", "/api/v4/users/{t}/approve", Level::Admin, 409),
+    ("POST", "/api/v4/users/{t}/reject", Level::Admin, 409),
     ("GET", "/api/v4/users/{t}/custom_attributes", Level::Admin, 200),
     ("PUT", "/api/v4/users/{t}/custom_attributes/color", Level::Admin, 200),
     ("GET", "/api/v4/users/{t}/custom_attributes/nope", Level::Admin, 404),
@@ -821,6 +916,7 @@ async fn rest_endpoints_for_every_caller() {
         for (method, path, level, ok) in ENDPOINTS {
             let path = path
                 .replace("{t}", &w.target.to_string())
+                .replace("{d}", &w.dormant.to_string())
                 .replace("{k}", &w.key_id.to_string())
                 .replace("{e}", &w.email_id.to_string())
                 .replace("{i}", &w.imp_token_id.to_string());
@@ -836,6 +932,7 @@ async fn rest_endpoints_for_every_caller() {
                     Outcome::Ok => *ok,
                     Outcome::Unauthenticated => 401,
                     Outcome::Forbidden => 403,
+                    Outcome::Conflict => 409,
                     other => panic!("no REST status for {other:?}"),
                 };
                 let mut req = app.client.request(

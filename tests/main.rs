@@ -2,6 +2,7 @@
 
 mod common;
 
+mod account_states;
 mod admin_tools;
 mod authz_matrix;
 mod custom_attributes;
@@ -20,5 +21,5 @@ mod rest_golden;
 mod rest_users;
 mod schema_sdl;
 mod security;
-mod subscriptions;
+pub mod subscriptions;
 mod users_lists;

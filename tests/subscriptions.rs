@@ -14,7 +14,7 @@ use crate::common::{Backend, TestApp, backends, each_backend};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-const CHANGED: &str = "subscription($id: ID) { userChanged(id: $id) {
+pub const CHANGED: &str = "subscription($id: ID) { userChanged(id: $id) {
     action userId user { id username name state email } } }";
 const EVENTS: &str = "subscription($userId: ID) { userEvents(userId: $userId) {
     id action title authorId author { username } } }";
@@ -30,7 +30,7 @@ enum Incoming {
 }
 
 /// A WebSocket client of `/graphql/ws`.
-struct Ws {
+pub struct Ws {
     socket: Socket,
 }
 
@@ -62,7 +62,7 @@ impl Ws {
     }
 
     /// As `token`, sent as a Bearer token in the init payload.
-    async fn as_user(app: &TestApp, token: &str) -> Ws {
+    pub async fn as_user(app: &TestApp, token: &str) -> Ws {
         Ws::connect(app, json!({ "Authorization": format!("Bearer {token}") })).await
     }
 
@@ -96,13 +96,13 @@ impl Ws {
         }
     }
 
-    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({ "type": "subscribe", "id": id, "payload": { "query": query, "variables": variables } }))
             .await;
     }
 
     /// The payload of the next `next` message, which must be for `id`.
-    async fn next(&mut self, id: &str) -> Value {
+    pub async fn next(&mut self, id: &str) -> Value {
         let m = self.json().await;
         assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("next"), Some(id)), "{m}");
         m["payload"].clone()
@@ -136,7 +136,7 @@ impl Ws {
 
 /// Waits until the server serves `n` subscriptions (each holds a receiver of the change bus),
 /// so a change made right after is certainly seen.
-async fn subscribed(app: &TestApp, n: usize) {
+pub async fn subscribed(app: &TestApp, n: usize) {
     let start = tokio::time::Instant::now();
     while app.state.changes.subscribers() != n {
         assert!(
@@ -161,7 +161,7 @@ async fn settle(app: &TestApp) {
         .expect("the marker comes back");
 }
 
-fn id(n: i32) -> String {
+pub fn id(n: i32) -> String {
     n.to_string()
 }
 

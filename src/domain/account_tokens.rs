@@ -89,7 +89,7 @@ async fn issue(
         email: to.to_string(),
         valid_hours: ttl_hours,
     };
-    outbox::enqueue(db, sealer, u.id, to, template, &params).await?;
+    outbox::enqueue(db, sealer, Some(u.id), to, template, &params).await?;
     Ok(())
 }
 

@@ -12,25 +12,33 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::decode::ByIndex;
 use super::viewer::{Credential, Scopes, Viewer};
-use super::{activities, policy, time, users};
+use super::{activities, policy, states, time, users};
 use crate::auth::extract::Credentials;
 use crate::auth::{Keys, jwt, token};
+use crate::config::Config;
 use crate::error::{AppError, AppResult, TokenProblem};
 
 /// Resolves credentials into a viewer. Unknown tokens are 401, revoked or expired ones 401 with
-/// the reason, blocked users 403; sudo needs an admin whose credential has the `sudo` scope.
-pub async fn authenticate(db: &impl ConnectionTrait, keys: &Keys, creds: &Credentials) -> AppResult<Viewer> {
+/// the reason, users who are not active 403 with theirs (`states::denied_reason`, whose text for
+/// a deactivated account names the external URL); sudo needs an admin whose credential has the
+/// `sudo` scope.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    keys: &Keys,
+    cfg: &Config,
+    creds: &Credentials,
+) -> AppResult<Viewer> {
     let Some(raw) = creds.token.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
         // GitLab ignores sudo without a credential; the request is simply anonymous.
         return Ok(Viewer::anonymous());
     };
     let mut viewer = if jwt::looks_like_jwt(raw) {
-        from_jwt(db, keys, raw).await?
+        from_jwt(db, keys, cfg, raw).await?
     } else {
         from_token(db, raw).await?
     };
     let user = viewer.user.clone().ok_or(AppError::Unauthorized)?;
-    ensure_usable(&user)?;
+    ensure_usable(&user, cfg)?;
     activities::touch(db, &user).await?;
     if let Some(target) = creds.sudo.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         if !policy::may_sudo(&user) {
@@ -42,21 +50,24 @@ pub async fn authenticate(db: &impl ConnectionTrait, keys: &Keys, creds: &Creden
         let found = users::find_ref(db, &users::UserRef::parse(target))
             .await?
             .ok_or_else(|| AppError::NotFoundMessage(format!("404 User with ID or username '{target}' Not Found")))?;
-        ensure_usable(&found)?;
+        ensure_usable(&found, cfg)?;
         viewer.sudo_by = Some(user.id);
         viewer.user = Some(Arc::new(found));
     }
     Ok(viewer)
 }
 
-fn ensure_usable(user: &user::Model) -> AppResult<()> {
-    if user.state != "active" {
-        return Err(AppError::forbidden("Your account has been blocked."));
+fn ensure_usable(user: &user::Model, cfg: &Config) -> AppResult<()> {
+    if user.state == states::ACTIVE {
+        return Ok(());
     }
-    Ok(())
+    match states::denied_reason(&user.state, &cfg.external_url()) {
+        Some(reason) => Err(AppError::forbidden(reason)),
+        None => Ok(()),
+    }
 }
 
-async fn from_jwt(db: &impl ConnectionTrait, keys: &Keys, raw: &str) -> AppResult<Viewer> {
+async fn from_jwt(db: &impl ConnectionTrait, keys: &Keys, cfg: &Config, raw: &str) -> AppResult<Viewer> {
     let claims = keys.jwt.verify(raw).ok_or(AppError::Unauthorized)?;
     let id: i32 = claims.sub.parse().map_err(|_| AppError::Unauthorized)?;
     let user = user::Entity::find_by_id(id)
@@ -64,7 +75,7 @@ async fn from_jwt(db: &impl ConnectionTrait, keys: &Keys, raw: &str) -> AppResul
         .await?
         .ok_or(AppError::Unauthorized)?;
     // A blocked user's JWT gets the 403 their tokens get (blocking also bumped the epoch).
-    ensure_usable(&user)?;
+    ensure_usable(&user, cfg)?;
     if user.auth_epoch != claims.ver {
         return Err(AppError::Unauthorized);
     }

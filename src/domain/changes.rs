@@ -45,6 +45,11 @@ pub enum UserAction {
     Blocked,
     Unblocked,
     Deleted,
+    Deactivated,
+    Activated,
+    Banned,
+    Unbanned,
+    Approved,
 }
 
 /// One committed change.

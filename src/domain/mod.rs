@@ -20,6 +20,7 @@ pub mod policy;
 pub mod sessions;
 pub mod shape;
 pub mod ssh_keys;
+pub mod states;
 pub mod tokens;
 pub mod users;
 pub mod validate;

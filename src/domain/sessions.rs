@@ -8,7 +8,9 @@ use entity::{email, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use super::changes::{Change, UserAction};
 use super::passwords::{self, ChosenBy};
+use super::states;
 use super::validate::{Errors, normalize_email};
 use super::{activities, time};
 use std::net::IpAddr;
@@ -82,8 +84,23 @@ pub async fn sign_in(st: &AppState, client: Option<IpAddr>, input: SignIn) -> Ap
         return Err(invalid());
     }
     let now = time::now();
-    if u.state != "active" {
-        return Err(AppError::forbidden("Your account has been blocked."));
+    // A deactivated account comes back by signing in; any other that is not active stays out.
+    let u = match u.state.as_str() {
+        states::DEACTIVATED => {
+            match super::users::transition(db, &u, &[states::DEACTIVATED], states::ACTIVE, false).await? {
+                Some(active) => {
+                    st.changes
+                        .publish(db, Change::user(active.id, UserAction::Activated))
+                        .await;
+                    active
+                }
+                None => u,
+            }
+        }
+        _ => u,
+    };
+    if let Some(reason) = states::denied_reason(&u.state, &st.cfg.external_url()) {
+        return Err(AppError::forbidden(reason));
     }
     if u.confirmed_at.is_none() {
         return Err(AppError::SignIn {

@@ -18,6 +18,7 @@ use super::page::{Listed, Listing, PageRequest, Window};
 use super::passwords::{self, ChosenBy};
 use super::policy;
 use super::shape::Columns;
+use super::states;
 use super::time;
 use super::validate::{Errors, normalize_email};
 use crate::auth::{Keys, password, token as tok};
@@ -782,7 +783,7 @@ pub async fn create(st: &AppState, viewer: &Viewer, input: CreateUser) -> AppRes
         _ => tok::generate("reset-"),
     };
     let hash = password::hash(password).await?;
-    match insert_user(db, keys, Some(admin.id), &input, hash, true).await {
+    match insert_user(db, keys, Some(admin.id), &input, hash, states::ACTIVE, true).await {
         Ok(u) => {
             st.mail.wake();
             changes.publish(db, Change::user(u.id, UserAction::Created)).await;
@@ -800,6 +801,60 @@ fn given<T: Into<sea_orm::Value>>(v: Option<T>) -> sea_orm::ActiveValue<T> {
     }
 }
 
+/// Someone creates their own account, when the server lets them (`--signup-enabled`): a user
+/// with the username, address, name and password given, never an admin, whose address must be
+/// confirmed (a mail is sent) and who waits for an administrator's approval when
+/// `--signup-requires-approval` (state `blocked_pending_approval`). Refused past the per-address
+/// sign-in budget. Subscribers hear of it (CREATED).
+pub async fn sign_up(st: &AppState, client: Option<std::net::IpAddr>, attrs: UserAttrs) -> AppResult<UserRow> {
+    if !st.cfg.signup_enabled {
+        return Err(AppError::forbidden("Sign-up is disabled on this server"));
+    }
+    st.signin.check(client)?;
+    let (db, keys) = (&st.db, &*st.keys);
+    let a = UserAttrs {
+        email: attrs.email,
+        username: attrs.username,
+        name: attrs.name,
+        password: attrs.password,
+        ..Default::default()
+    };
+    let mut missing = Vec::new();
+    for (name, v) in [
+        ("email", &a.email),
+        ("name", &a.name),
+        ("username", &a.username),
+        ("password", &a.password),
+    ] {
+        if v.as_deref().is_none_or(|s| s.is_empty()) {
+            missing.push(name);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(AppError::missing(&missing));
+    }
+    check_conflicts(db, None, a.email.as_deref(), a.username.as_deref()).await?;
+    a.validate(true, false)?;
+    let hash = password::hash(a.password.clone().unwrap_or_default()).await?;
+    let state = match st.cfg.signup_requires_approval {
+        true => states::PENDING,
+        false => states::ACTIVE,
+    };
+    let input = CreateUser {
+        attrs: a,
+        reset_password: false,
+        skip_confirmation: false,
+    };
+    match insert_user(db, keys, None, &input, hash, state, true).await {
+        Ok(u) => {
+            st.mail.wake();
+            st.changes.publish(db, Change::user(u.id, UserAction::Created)).await;
+            Ok(UserRow::full(u))
+        }
+        Err(e) => Err(explain_conflict(db, None, &input.attrs, e).await),
+    }
+}
+
 /// Inserts the user with their primary address, identity and legacy token in one transaction.
 /// With `send_mail`, the same transaction queues a confirmation mail (unless confirmation is
 /// skipped) and, for `reset_password`, an "account created" mail with a reset link.
@@ -809,6 +864,7 @@ async fn insert_user(
     created_by: Option<i32>,
     input: &CreateUser,
     password_hash: String,
+    state: &str,
     send_mail: bool,
 ) -> Result<user::Model, DbErr> {
     let a = &input.attrs;
@@ -821,7 +877,7 @@ async fn insert_user(
         username: Set(username),
         email: Set(email_addr.clone()),
         name: Set(a.name.clone().unwrap_or_default()),
-        state: Set("active".into()),
+        state: Set(state.into()),
         password_hash: Set(password_hash),
         // What is not given takes the column's default (the migrations'), so a default is
         // written once.
@@ -1063,17 +1119,30 @@ pub async fn delete(
         return Ok(None);
     };
     let identities = identities_of(db, &[u.id]).await?;
-    if super::retry_deadlocks(|| delete_rows(db, &u)).await? == 0 {
+    if super::retry_deadlocks(|| delete_rows_if(db, &u, None)).await? == 0 {
         return Ok(None);
     }
     changes.publish(db, Change::user_deleted(&u)).await;
     Ok(Some(UserRow::full(u).with_identities(identities)))
 }
 
-/// Deletes `u` and every row of theirs in one transaction; the number of users deleted (0 when
-/// someone else deleted them first).
-async fn delete_rows(db: &DatabaseConnection, u: &user::Model) -> Result<u64, DbErr> {
+/// Deletes `u` and every row of theirs in one transaction (only while the user is in `state`,
+/// when given); the number of users deleted (0 when someone else deleted them first, or moved
+/// them out of `state`).
+async fn delete_rows_if(db: &DatabaseConnection, u: &user::Model, state: Option<&str>) -> Result<u64, DbErr> {
     let txn = super::write_txn(db).await?;
+    if let Some(state) = state {
+        let q = user::Entity::find_by_id(u.id).filter(user::Column::State.eq(state));
+        // (SQLite's write transaction already holds the database's one write lock.)
+        let q = match txn.get_database_backend() {
+            sea_orm::DatabaseBackend::Sqlite => q,
+            _ => sea_orm::QuerySelect::lock_exclusive(q),
+        };
+        let still = q.one(&txn).await?;
+        if still.is_none() {
+            return Ok(0);
+        }
+    }
     // Mail not sent yet goes with the user: the links it carries must not reach anyone.
     crate::mail::outbox::cancel_for_user(&txn, u.id).await?;
     account_token::Entity::delete_many()
@@ -1165,8 +1234,8 @@ pub async fn disable_two_factor(
     Ok(UserRow::full(u))
 }
 
-/// Blocks a user (admin only): `true` when the state changed, `false` when already blocked.
-/// Subscribers hear of a change (BLOCKED).
+/// Blocks a user (admin only): `true` when the state changed, `false` when already blocked in
+/// any way (blocked, banned, pending approval). Subscribers hear of a change (BLOCKED).
 pub async fn block(
     db: &impl ConnectionTrait,
     changes: &ChangeBus,
@@ -1176,24 +1245,29 @@ pub async fn block(
     let admin = policy::require_admin(viewer)?.clone();
     let u = find(db, r).await?;
     match u.state.as_str() {
-        "ldap_blocked" => Err(AppError::forbidden("LDAP blocked users cannot be modified by the API")),
-        "blocked" => Ok((false, UserRow::full(u))),
+        states::LDAP_BLOCKED => Err(AppError::forbidden("LDAP blocked users cannot be modified by the API")),
+        s if states::is_blocked(s) => Ok((false, UserRow::full(u))),
         _ if u.id == admin.id => Err(AppError::forbidden(
             "The API initiating user cannot be blocked by the API",
         )),
-        _ => match transition(db, &u, "active", "blocked", true).await? {
-            Some(u) => {
-                changes.publish(db, Change::user(u.id, UserAction::Blocked)).await;
-                Ok((true, UserRow::full(u)))
-            }
-            // Another request changed the state first: it reports the change, this one not.
-            None => Ok((false, get(db, viewer, r).await?)),
-        },
+        _ => {
+            moved(
+                db,
+                changes,
+                viewer,
+                r,
+                &u,
+                &[states::ACTIVE, states::DEACTIVATED],
+                states::BLOCKED,
+                UserAction::Blocked,
+            )
+            .await
+        }
     }
 }
 
-/// Unblocks a user (admin only): `true` when the state changed, `false` when already active.
-/// Subscribers hear of a change (UNBLOCKED).
+/// Unblocks a user (admin only): `true` when the state changed (a blocked, banned or pending
+/// account becomes active), `false` when it was active. Subscribers hear of a change (UNBLOCKED).
 pub async fn unblock(
     db: &impl ConnectionTrait,
     changes: &ChangeBus,
@@ -1203,25 +1277,254 @@ pub async fn unblock(
     policy::require_admin(viewer)?;
     let u = find(db, r).await?;
     match u.state.as_str() {
-        "ldap_blocked" => Err(AppError::forbidden("LDAP blocked users cannot be unblocked by the API")),
-        "blocked" => match transition(db, &u, "blocked", "active", false).await? {
-            Some(u) => {
-                changes.publish(db, Change::user(u.id, UserAction::Unblocked)).await;
-                Ok((true, UserRow::full(u)))
-            }
-            None => Ok((false, get(db, viewer, r).await?)),
-        },
+        states::LDAP_BLOCKED => Err(AppError::forbidden("LDAP blocked users cannot be unblocked by the API")),
+        states::DEACTIVATED => Err(AppError::forbidden("Deactivated users cannot be unblocked by the API")),
+        s if states::is_blocked(s) => {
+            let from = [states::BLOCKED, states::BANNED, states::PENDING];
+            moved(db, changes, viewer, r, &u, &from, states::ACTIVE, UserAction::Unblocked).await
+        }
         _ => Ok((false, UserRow::full(u))),
     }
 }
 
-/// Moves user `u` from state `from` to `to` in one conditional statement (bumping `auth_epoch`
-/// when asked: that ends its sessions and mailed links). `None` when the user was no longer in
-/// `from`: of concurrent requests exactly one changes the state and reports it.
-async fn transition(
+/// How long an account must have been inactive to be deactivated.
+pub const DORMANT_DAYS: i64 = 90;
+
+/// Deactivates a dormant user (admin only): `true` when the state changed, `false` when already
+/// deactivated. Not a blocked user, nor one active (signed in or seen) in the last 90 days.
+/// Signing in again reactivates the account. Subscribers hear of it (DEACTIVATED).
+pub async fn deactivate(
+    db: &impl ConnectionTrait,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<(bool, UserRow)> {
+    policy::require_admin(viewer)?;
+    let u = find(db, r).await?;
+    if u.state == states::DEACTIVATED {
+        return Ok((false, UserRow::full(u)));
+    }
+    if states::is_blocked(&u.state) {
+        return Err(AppError::Denied(
+            "Error occurred. A blocked user cannot be deactivated".into(),
+        ));
+    }
+    let since = time::now() - chrono::Duration::days(DORMANT_DAYS);
+    let seen = u
+        .last_activity_on
+        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    if [seen, u.current_sign_in_at].into_iter().flatten().any(|t| t > since) {
+        return Err(AppError::Denied(format!(
+            "The user you are trying to deactivate has been active in the past {DORMANT_DAYS} days and cannot be \
+             deactivated"
+        )));
+    }
+    moved(
+        db,
+        changes,
+        viewer,
+        r,
+        &u,
+        &[states::ACTIVE],
+        states::DEACTIVATED,
+        UserAction::Deactivated,
+    )
+    .await
+}
+
+/// Activates a deactivated user (admin only): `true` when the state changed, `false` when it was
+/// active; a blocked user must be unblocked instead. Subscribers hear of it (ACTIVATED).
+pub async fn activate(
+    db: &impl ConnectionTrait,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<(bool, UserRow)> {
+    policy::require_admin(viewer)?;
+    let u = find(db, r).await?;
+    if states::is_blocked(&u.state) {
+        return Err(AppError::Denied(
+            "Error occurred. A blocked user must be unblocked to be activated".into(),
+        ));
+    }
+    if u.state == states::ACTIVE {
+        return Ok((false, UserRow::full(u)));
+    }
+    moved(
+        db,
+        changes,
+        viewer,
+        r,
+        &u,
+        &[states::DEACTIVATED],
+        states::ACTIVE,
+        UserAction::Activated,
+    )
+    .await
+}
+
+/// Bans an active user (admin only); only active users can be banned. Subscribers hear of it
+/// (BANNED).
+pub async fn ban(
+    db: &impl ConnectionTrait,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<(bool, UserRow)> {
+    let admin = policy::require_admin(viewer)?.clone();
+    let u = find(db, r).await?;
+    if u.state != states::ACTIVE {
+        return Err(AppError::Denied(format!(
+            "You cannot ban {} users.",
+            states::human(&u.state)
+        )));
+    }
+    if u.id == admin.id {
+        return Err(AppError::forbidden(
+            "The API initiating user cannot be banned by the API",
+        ));
+    }
+    moved(
+        db,
+        changes,
+        viewer,
+        r,
+        &u,
+        &[states::ACTIVE],
+        states::BANNED,
+        UserAction::Banned,
+    )
+    .await
+}
+
+/// Lifts a ban (admin only); only banned users can be unbanned. Subscribers hear of it (UNBANNED).
+pub async fn unban(
+    db: &impl ConnectionTrait,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<(bool, UserRow)> {
+    policy::require_admin(viewer)?;
+    let u = find(db, r).await?;
+    if u.state != states::BANNED {
+        return Err(AppError::Denied(format!(
+            "You cannot unban {} users.",
+            states::human(&u.state)
+        )));
+    }
+    moved(
+        db,
+        changes,
+        viewer,
+        r,
+        &u,
+        &[states::BANNED],
+        states::ACTIVE,
+        UserAction::Unbanned,
+    )
+    .await
+}
+
+/// Approves a user who signed up and waits for approval (admin only): the account becomes active.
+/// Subscribers hear of it (APPROVED).
+pub async fn approve(
+    db: &impl ConnectionTrait,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+) -> AppResult<UserRow> {
+    viewer.user()?;
+    if !policy::sees_admin_view(viewer) {
+        return Err(AppError::Denied("You are not allowed to approve a user".into()));
+    }
+    let u = find(db, r).await?;
+    let not_pending = || AppError::Conflict {
+        field: "state",
+        message: "The user you are trying to approve is not pending approval".into(),
+    };
+    if u.state != states::PENDING {
+        return Err(not_pending());
+    }
+    match moved(
+        db,
+        changes,
+        viewer,
+        r,
+        &u,
+        &[states::PENDING],
+        states::ACTIVE,
+        UserAction::Approved,
+    )
+    .await?
+    {
+        (true, row) => Ok(row),
+        (false, _) => Err(not_pending()),
+    }
+}
+
+/// Rejects a user who signed up and waits for approval (admin only): the account is deleted, and
+/// the person is told by mail. Subscribers hear of it (DELETED).
+pub async fn reject(st: &AppState, viewer: &Viewer, r: &UserRef) -> AppResult<UserRow> {
+    let db = &st.db;
+    viewer.user()?;
+    if !policy::sees_admin_view(viewer) {
+        return Err(AppError::Denied("You are not allowed to reject a user".into()));
+    }
+    let u = find(db, r).await?;
+    let not_pending = || AppError::Conflict {
+        field: "state",
+        message: "User does not have a pending request".into(),
+    };
+    if u.state != states::PENDING {
+        return Err(not_pending());
+    }
+    // The deletion only while the account still waits: of concurrent requests one deletes it.
+    if super::retry_deadlocks(|| delete_rows_if(db, &u, Some(states::PENDING))).await? == 0 {
+        return Err(not_pending());
+    }
+    let params = crate::mail::templates::Params {
+        name: u.name.clone(),
+        username: u.username.clone(),
+        email: u.email.clone(),
+        ..Default::default()
+    };
+    crate::mail::outbox::enqueue(db, &st.keys.sealer, None, &u.email, Template::SignUpRejected, &params).await?;
+    st.mail.wake();
+    st.changes.publish(db, Change::user_deleted(&u)).await;
+    Ok(UserRow::full(u))
+}
+
+/// Moves `u` (named by `r`) from one of `from` to `to` in one conditional write and tells
+/// subscribers (`action`); `false` with the user as read again when another request moved it
+/// first. Every move out of `active` ends the user's sessions and mailed links.
+#[allow(clippy::too_many_arguments)]
+async fn moved(
+    db: &impl ConnectionTrait,
+    changes: &ChangeBus,
+    viewer: &Viewer,
+    r: &UserRef,
+    u: &user::Model,
+    from: &[&str],
+    to: &str,
+    action: UserAction,
+) -> AppResult<(bool, UserRow)> {
+    let bump = to != states::ACTIVE;
+    match transition(db, u, from, to, bump).await? {
+        Some(u) => {
+            changes.publish(db, Change::user(u.id, action)).await;
+            Ok((true, UserRow::full(u)))
+        }
+        None => Ok((false, get(db, viewer, r).await?)),
+    }
+}
+
+/// Moves user `u` from one of the states `from` to `to` in one conditional statement (bumping
+/// `auth_epoch` when asked: that ends its sessions and mailed links). `None` when the user was in
+/// none of them any more: of concurrent requests exactly one changes the state and reports it.
+pub(crate) async fn transition(
     db: &impl ConnectionTrait,
     u: &user::Model,
-    from: &str,
+    from: &[&str],
     to: &str,
     bump_epoch: bool,
 ) -> AppResult<Option<user::Model>> {
@@ -1229,7 +1532,7 @@ async fn transition(
         .col_expr(user::Column::State, Expr::value(to))
         .col_expr(user::Column::UpdatedAt, Expr::value(time::now()))
         .filter(user::Column::Id.eq(u.id))
-        .filter(user::Column::State.eq(from));
+        .filter(user::Column::State.is_in(from.iter().copied()));
     if bump_epoch {
         q = q.col_expr(user::Column::AuthEpoch, Expr::col(user::Column::AuthEpoch).add(1));
     }
@@ -1261,7 +1564,7 @@ pub async fn bootstrap_root(
         reset_password: true,
         skip_confirmation: true,
     };
-    let root = match insert_user(db, keys, None, &input, hash, false).await {
+    let root = match insert_user(db, keys, None, &input, hash, states::ACTIVE, false).await {
         Ok(u) => u,
         Err(e) if is_unique_violation(&e) => return Ok(None),
         Err(e) => return Err(e.into()),

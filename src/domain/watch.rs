@@ -29,6 +29,7 @@ use super::policy;
 use super::users::{self, UserRef};
 use crate::auth::Keys;
 use crate::auth::extract::Credentials;
+use crate::config::Config;
 use crate::domain::viewer::Viewer;
 use crate::error::AppResult;
 
@@ -82,14 +83,19 @@ impl Watcher {
     }
 
     /// The credentials still name a viewer who may watch this subject.
-    async fn recheck(&self, db: &impl ConnectionTrait, keys: &Keys) -> AppResult<()> {
-        let viewer = crate::domain::caller::authenticate(db, keys, &self.creds).await?;
+    async fn recheck(&self, db: &impl ConnectionTrait, keys: &Keys, cfg: &Config) -> AppResult<()> {
+        let viewer = crate::domain::caller::authenticate(db, keys, cfg, &self.creds).await?;
         policy::may_watch(&viewer, self.subject)
     }
 
     /// The next change to the watched user(s). `None` when the bus is gone; an error ends the
     /// subscription.
-    pub async fn next_user(&mut self, db: &impl ConnectionTrait, keys: &Keys) -> Option<AppResult<UserDelivery>> {
+    pub async fn next_user(
+        &mut self,
+        db: &impl ConnectionTrait,
+        keys: &Keys,
+        cfg: &Config,
+    ) -> Option<AppResult<UserDelivery>> {
         loop {
             let Change::User { id, action, was } = self.recv().await? else {
                 continue;
@@ -97,7 +103,7 @@ impl Watcher {
             if !self.concerns(id) {
                 continue;
             }
-            if let Err(e) = self.recheck(db, keys).await {
+            if let Err(e) = self.recheck(db, keys, cfg).await {
                 return Some(Err(e));
             }
             let user = if action == UserAction::Deleted {
@@ -118,7 +124,12 @@ impl Watcher {
     }
 
     /// The next event authored by the watched user(s).
-    pub async fn next_event(&mut self, db: &impl ConnectionTrait, keys: &Keys) -> Option<AppResult<event::Model>> {
+    pub async fn next_event(
+        &mut self,
+        db: &impl ConnectionTrait,
+        keys: &Keys,
+        cfg: &Config,
+    ) -> Option<AppResult<event::Model>> {
         loop {
             let Change::Event { id, author_id } = self.recv().await? else {
                 continue;
@@ -126,7 +137,7 @@ impl Watcher {
             if !self.concerns(author_id) {
                 continue;
             }
-            if let Err(e) = self.recheck(db, keys).await {
+            if let Err(e) = self.recheck(db, keys, cfg).await {
                 return Some(Err(e));
             }
             match event::Entity::find_by_id(id).one(db).await {

@@ -36,6 +36,12 @@ pub enum UserState {
     Blocked,
     /// Blocked by LDAP synchronisation; the API cannot change it.
     LdapBlocked,
+    /// Deactivated by an administrator (dormant); signing in again reactivates it.
+    Deactivated,
+    /// Banned by an administrator.
+    Banned,
+    /// Signed up and waiting for an administrator's approval.
+    BlockedPendingApproval,
 }
 
 impl UserState {
@@ -43,6 +49,9 @@ impl UserState {
         match s {
             "blocked" => UserState::Blocked,
             "ldap_blocked" => UserState::LdapBlocked,
+            "deactivated" => UserState::Deactivated,
+            "banned" => UserState::Banned,
+            "blocked_pending_approval" => UserState::BlockedPendingApproval,
             _ => UserState::Active,
         }
     }

@@ -357,7 +357,7 @@ pub async fn graphql(
         }
     };
     let creds = auth::extract::credentials(&headers, &uri);
-    let viewer = match crate::domain::caller::authenticate(&st.app.db, &st.app.keys, &creds).await {
+    let viewer = match crate::domain::caller::authenticate(&st.app.db, &st.app.keys, &st.app.cfg, &creds).await {
         Ok(v) => v,
         Err(e) => return error_response(e, media),
     };

@@ -103,6 +103,19 @@ pub struct UserStatePayload {
     pub changed: bool,
 }
 
+/// A new account, made by the person it is for.
+#[derive(InputObject)]
+pub struct SignUpInput {
+    /// Unique username.
+    pub username: String,
+    /// E-mail address (a confirmation link is mailed to it).
+    pub email: String,
+    /// Full name.
+    pub name: String,
+    /// Password (at least 8 characters).
+    pub password: String,
+}
+
 /// Credentials for `signIn`.
 #[derive(InputObject)]
 pub struct SignInInput {
@@ -231,6 +244,81 @@ impl UserMutation {
         })
     }
 
+    /// Deactivates a dormant user (no activity in the last 90 days); signing in again reactivates
+    /// them. `changed` is false when they already were. Admin only.
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<UserStatePayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("id", &input.id)?);
+        let (changed, u) = users::deactivate(&st.db, &st.changes, ctx.viewer()?, &r).await?;
+        Ok(UserStatePayload { user: User(u), changed })
+    }
+
+    /// Activates a deactivated user. Admin only.
+    async fn activate_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<UserStatePayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("id", &input.id)?);
+        let (changed, u) = users::activate(&st.db, &st.changes, ctx.viewer()?, &r).await?;
+        Ok(UserStatePayload { user: User(u), changed })
+    }
+
+    /// Bans an active user. Admin only.
+    async fn ban_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<UserStatePayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("id", &input.id)?);
+        let (changed, u) = users::ban(&st.db, &st.changes, ctx.viewer()?, &r).await?;
+        Ok(UserStatePayload { user: User(u), changed })
+    }
+
+    /// Lifts a user's ban. Admin only.
+    async fn unban_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<UserStatePayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("id", &input.id)?);
+        let (changed, u) = users::unban(&st.db, &st.changes, ctx.viewer()?, &r).await?;
+        Ok(UserStatePayload { user: User(u), changed })
+    }
+
+    /// Approves a user who signed up and waits for approval: the account becomes active. Admin
+    /// only; CONFLICT when the user is not pending approval.
+    async fn approve_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<UserPayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("id", &input.id)?);
+        let u = users::approve(&st.db, &st.changes, ctx.viewer()?, &r).await?;
+        Ok(UserPayload { user: User(u) })
+    }
+
+    /// Rejects a user who signed up and waits for approval: the account is deleted and the person
+    /// is told by mail. Admin only; CONFLICT when the user is not pending approval.
+    async fn reject_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<UserPayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("id", &input.id)?);
+        let u = users::reject(st, ctx.viewer()?, &r).await?;
+        Ok(UserPayload { user: User(u) })
+    }
+
     /// Unblocks a user. Admin only.
     async fn unblock_user(
         &self,
@@ -249,6 +337,27 @@ pub struct SessionMutation;
 
 #[Object]
 impl SessionMutation {
+    /// Creates an account for oneself, when the server allows sign-up (FORBIDDEN otherwise). The
+    /// address must be confirmed before signing in, and where the server says so an
+    /// administrator must approve the account first (state `blocked_pending_approval`).
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: SignUpInput,
+    ) -> Result<UserPayload> {
+        let st = ctx.state()?;
+        let client = ctx.data::<ClientAddr>().map(|c| c.0).unwrap_or(None);
+        let attrs = users::UserAttrs {
+            username: Some(input.username),
+            email: Some(input.email),
+            name: Some(input.name),
+            password: Some(input.password),
+            ..Default::default()
+        };
+        let u = users::sign_up(st, client, attrs).await?;
+        Ok(UserPayload { user: User(u) })
+    }
+
     /// Signs in with a username or e-mail and a password; returns a JWT.
     async fn sign_in(
         &self,

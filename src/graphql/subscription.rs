@@ -70,7 +70,7 @@ impl Subscription {
         let (st, creds, id) = watched(ctx, "id", id)?;
         let watcher = watch::watch_users(&st.changes, ctx.viewer()?, creds, id)?;
         Ok(stream_of(st, watcher, |st, mut w| async move {
-            let item = w.next_user(&st.db, &st.keys).await?;
+            let item = w.next_user(&st.db, &st.keys, &st.cfg).await?;
             let item = item.map(|d| UserChange {
                 action: d.action.into(),
                 user_id: d.user_id,
@@ -91,7 +91,7 @@ impl Subscription {
         let (st, creds, id) = watched(ctx, "userId", user_id)?;
         let watcher = watch::watch_events(&st.changes, ctx.viewer()?, creds, id)?;
         Ok(stream_of(st, watcher, |st, mut w| async move {
-            let item = w.next_event(&st.db, &st.keys).await?;
+            let item = w.next_event(&st.db, &st.keys, &st.cfg).await?;
             Some((item.map(Event), st, w))
         }))
     }

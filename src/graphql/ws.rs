@@ -253,7 +253,8 @@ async fn serve(
         let st = st.clone();
         move |payload: Value| async move {
             let creds = merge(payload_credentials(&payload), &from_upgrade);
-            let outcome = match crate::domain::caller::authenticate(&st.app.db, &st.app.keys, &creds).await {
+            let outcome = match crate::domain::caller::authenticate(&st.app.db, &st.app.keys, &st.app.cfg, &creds).await
+            {
                 Ok(v) if v.user.is_none() => Err(AppError::Unauthorized),
                 other => other,
             };

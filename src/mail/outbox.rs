@@ -70,7 +70,7 @@ pub fn open_params(sealer: &Sealer, stored: &str) -> Option<Params> {
 pub async fn enqueue(
     db: &impl ConnectionTrait,
     sealer: &Sealer,
-    user_id: i32,
+    user_id: Option<i32>,
     recipient: &str,
     template: Template,
     params: &Params,
@@ -78,7 +78,7 @@ pub async fn enqueue(
     let now = time::now();
     let params = seal_params(sealer, params)?;
     outbox::ActiveModel {
-        user_id: Set(Some(user_id)),
+        user_id: Set(user_id),
         recipient: Set(recipient.to_string()),
         template: Set(template.as_str().to_string()),
         params: Set(Some(params)),

@@ -12,6 +12,8 @@ pub enum Template {
     ResetPassword,
     /// Confirm a primary or secondary address.
     ConfirmEmail,
+    /// A sign-up an administrator rejected (the account is deleted).
+    SignUpRejected,
 }
 
 impl Template {
@@ -20,6 +22,7 @@ impl Template {
             Template::AccountCreated => "account_created",
             Template::ResetPassword => "reset_password",
             Template::ConfirmEmail => "confirm_email",
+            Template::SignUpRejected => "sign_up_rejected",
         }
     }
 
@@ -28,6 +31,7 @@ impl Template {
             "account_created" => Template::AccountCreated,
             "reset_password" => Template::ResetPassword,
             "confirm_email" => Template::ConfirmEmail,
+            "sign_up_rejected" => Template::SignUpRejected,
             _ => return None,
         })
     }
@@ -127,6 +131,16 @@ pub fn render(template: Template, p: &Params, external_url: &str) -> Rendered {
                 link = confirmation_link(external_url, &p.token),
             ),
         },
+        Template::SignUpRejected => Rendered {
+            subject: "Your sign-up was not approved".into(),
+            body: format!(
+                "Hello, {name}!\n\n\
+                 Your request to join {external_url} as {username} was not approved by an \
+                 administrator, and the account was deleted.\n",
+                name = p.name,
+                username = p.username,
+            ),
+        },
     }
 }
 
@@ -140,6 +154,7 @@ mod tests {
             Template::AccountCreated,
             Template::ResetPassword,
             Template::ConfirmEmail,
+            Template::SignUpRejected,
         ] {
             assert_eq!(Template::parse(t.as_str()), Some(t));
         }

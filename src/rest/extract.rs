@@ -20,7 +20,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let creds = auth::extract::credentials(&parts.headers, &parts.uri);
-        let viewer = crate::domain::caller::authenticate(&st.db, &st.keys, &creds).await?;
+        let viewer = crate::domain::caller::authenticate(&st.db, &st.keys, &st.cfg, &creds).await?;
         let access = if parts.method == Method::GET || parts.method == Method::HEAD {
             Access::Read
         } else {

@@ -26,6 +26,12 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(users::show).put(users::update).delete(users::delete))
         .route("/users/{id}/block", post(users::block))
         .route("/users/{id}/unblock", post(users::unblock))
+        .route("/users/{id}/deactivate", post(users::deactivate))
+        .route("/users/{id}/activate", post(users::activate))
+        .route("/users/{id}/ban", post(users::ban))
+        .route("/users/{id}/unban", post(users::unban))
+        .route("/users/{id}/approve", post(users::approve))
+        .route("/users/{id}/reject", post(users::reject))
         .route("/users/{id}/events", get(events))
         .route("/users/{id}/keys", get(list_owned::<Keys>).post(add_owned::<Keys>))
         .route(

@@ -21,7 +21,10 @@ fn schema_of(ty: Ty) -> Value {
         Ty::Time => json!({ "type": "string", "format": "date-time" }),
         Ty::OptTime => json!({ "type": "string", "format": "date-time", "nullable": true }),
         Ty::OptDate => json!({ "type": "string", "format": "date", "nullable": true }),
-        Ty::UserState => json!({ "type": "string", "enum": ["active", "blocked", "ldap_blocked"] }),
+        Ty::UserState => json!({
+            "type": "string",
+            "enum": ["active", "blocked", "ldap_blocked", "deactivated", "banned", "blocked_pending_approval"],
+        }),
         Ty::Strings => json!({ "type": "array", "items": { "type": "string" } }),
         Ty::Attributes => json!({
             "type": "array",

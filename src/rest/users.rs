@@ -267,3 +267,61 @@ pub async fn delete_custom_attribute(
     custom_attributes::delete(&st.db, &viewer, &UserRef::Id(path_id(&id)?), &key).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+// ---- account states
+
+pub async fn deactivate(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (changed, _) = users::deactivate(&st.db, &st.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    // GitLab answers `null` for a user already deactivated.
+    let body = if changed { json!(true) } else { json!(null) };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+pub async fn activate(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    users::activate(&st.db, &st.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    Ok((StatusCode::CREATED, Json(true)).into_response())
+}
+
+pub async fn ban(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    users::ban(&st.db, &st.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    Ok((StatusCode::CREATED, Json(true)).into_response())
+}
+
+pub async fn unban(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    users::unban(&st.db, &st.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    Ok((StatusCode::CREATED, Json(true)).into_response())
+}
+
+pub async fn approve(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    users::approve(&st.db, &st.changes, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "message": "Success" }))).into_response())
+}
+
+pub async fn reject(
+    State(st): State<AppState>,
+    Signed(viewer): Signed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    users::reject(&st, &viewer, &UserRef::Id(path_id(&id)?)).await?;
+    Ok(Json(json!({ "message": "Success" })).into_response())
+}

@@ -209,6 +209,20 @@ def test_custom_attributes(gl):
         user.customattributes.get("office")
 
 
+def test_deactivate_activate_ban_unban(gl):
+    user = new_user(gl)
+    assert user.deactivate() is True
+    assert gl.users.get(user.id).state == "deactivated"
+    assert user.activate() is True
+    assert gl.users.get(user.id).state == "active"
+    assert user.ban() is True
+    assert gl.users.get(user.id).state == "banned"
+    with pytest.raises(gitlab.exceptions.GitlabBanError):
+        user.ban()
+    assert user.unban() is True
+    assert gl.users.get(user.id).state == "active"
+
+
 def test_sudo(gl):
     user = new_user(gl)
     me = gl.http_get("/user", sudo=user.id)

@@ -19,6 +19,16 @@ pub enum UserChangeAction {
     Unblocked,
     /// The user was deleted, with their identities, keys, e-mails, tokens and events.
     Deleted,
+    /// The user was deactivated (dormant).
+    Deactivated,
+    /// The user was activated again (by an administrator, or by signing in).
+    Activated,
+    /// The user was banned.
+    Banned,
+    /// The user's ban was lifted.
+    Unbanned,
+    /// The user's sign-up was approved.
+    Approved,
 }
 
 impl From<UserAction> for UserChangeAction {
@@ -29,6 +39,11 @@ impl From<UserAction> for UserChangeAction {
             UserAction::Blocked => UserChangeAction::Blocked,
             UserAction::Unblocked => UserChangeAction::Unblocked,
             UserAction::Deleted => UserChangeAction::Deleted,
+            UserAction::Deactivated => UserChangeAction::Deactivated,
+            UserAction::Activated => UserChangeAction::Activated,
+            UserAction::Banned => UserChangeAction::Banned,
+            UserAction::Unbanned => UserChangeAction::Unbanned,
+            UserAction::Approved => UserChangeAction::Approved,
         }
     }
 }
