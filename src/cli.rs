@@ -28,6 +28,7 @@ async fn operator(st: &AppState) -> anyhow::Result<Viewer> {
         scopes: Scopes::all(),
         credential: Credential::Legacy,
         sudo_by: None,
+        token_id: None,
     })
 }
 
@@ -74,6 +75,7 @@ pub async fn create_token(
         name: Some(name),
         scopes: Some(scopes),
         expires_at,
+        description: None,
     };
     let target = Target::User(UserRef::parse(user));
     let created = tokens::create(&st.db, &st.keys, &viewer, Kind::Personal, &target, input)

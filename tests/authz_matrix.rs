@@ -431,6 +431,14 @@ fn ops() -> Vec<Op> {
             query: |w| format!("{{ personalAccessTokens(userId: \"{}\") {{ totalCount }} }}", w.target),
         },
         Op {
+            name: "personalAccessToken",
+            level: Level::Signed,
+            write: false,
+            // Nobody's: null to everyone signed in.
+            allowed: Outcome::Null,
+            query: |_| "{ personalAccessToken(id: \"999999\") { id } }".into(),
+        },
+        Op {
             name: "userActivities",
             level: Level::Admin,
             write: false,
@@ -578,6 +586,13 @@ fn ops() -> Vec<Op> {
             write: true,
             allowed: Outcome::NotFound,
             query: |_| "mutation { revokePersonalAccessToken(input: { id: \"999999\" }) { token { id } } }".into(),
+        },
+        Op {
+            name: "rotatePersonalAccessToken",
+            level: Level::Signed,
+            write: true,
+            allowed: Outcome::NotFound,
+            query: |_| "mutation { rotatePersonalAccessToken(input: { id: \"999999\" }) { token { id } } }".into(),
         },
         Op {
             name: "requestPasswordReset",
@@ -867,6 +882,16 @@ const ENDPOINTS: &[(&str, &str, Level, u16)] = &[
         Level::Admin,
         204,
     ),
+    ("POST", "/api/v4/users/{t}/personal_access_tokens", Level::Admin, 201),
+    ("GET", "/api/v4/personal_access_tokens", Level::Signed, 200),
+    ("GET", "/api/v4/personal_access_tokens/999999", Level::Signed, 404),
+    ("DELETE", "/api/v4/personal_access_tokens/999999", Level::Signed, 404),
+    (
+        "POST",
+        "/api/v4/personal_access_tokens/999999/rotate",
+        Level::Signed,
+        404,
+    ),
     ("GET", "/api/v4/user/activities", Level::Admin, 200),
     ("DELETE", "/api/v4/users/{t}/identities/nope", Level::Admin, 404),
     ("POST", "/api/v4/users/{d}/deactivate", Level::Admin, 201),
@@ -898,7 +923,7 @@ fn rest_body(method: &str, path: &str) -> Option<Value> {
         json!({ "title": "k", "key": random_key() })
     } else if path.ends_with("/emails") {
         json!({ "email": format!("{u}@example.com") })
-    } else if path.ends_with("impersonation_tokens") {
+    } else if path.ends_with("impersonation_tokens") || path.ends_with("personal_access_tokens") {
         json!({ "name": "t", "scopes": ["api"] })
     } else if path.contains("/custom_attributes/") {
         json!({ "value": "v" })

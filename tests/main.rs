@@ -14,6 +14,7 @@ mod graphql_users;
 mod layers;
 mod mail;
 mod perf_statements;
+mod personal_access_tokens;
 mod pool;
 pub mod process;
 mod rest_account;

@@ -253,16 +253,20 @@ async fn impersonation_tokens() {
             )
             .await;
         assert_eq!(res.status, 201);
+        // GitLab 9.x's keys, and today's description, user_id and last_used_at.
         let mut keys = vec![
             "active",
             "created_at",
+            "description",
             "expires_at",
             "id",
             "impersonation",
+            "last_used_at",
             "name",
             "revoked",
             "scopes",
             "token",
+            "user_id",
         ];
         keys.sort();
         assert_eq!(Res::keys_of(&res.body), keys);

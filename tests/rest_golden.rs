@@ -410,6 +410,84 @@ async fn every_endpoint_answers_as_recorded() {
         t.call("an unknown token", get.clone(), "/api/v4/user", Some("glpat-nothing"), None)
             .await;
 
+        // Personal access tokens (today's GitLab).
+        let pat = t
+            .json(
+                "create a personal access token",
+                post.clone(),
+                &format!("/api/v4/users/{jane_id}/personal_access_tokens"),
+                Some(&admin),
+                json!({ "name": "deploy", "scopes": ["read_api", "self_rotate"], "description": "for CI",
+                        "expires_at": "2099-01-31" }),
+            )
+            .await;
+        let pat_id = pat["id"].as_i64().unwrap();
+        t.json(
+            "create a personal access token: unknown scope",
+            post.clone(),
+            &format!("/api/v4/users/{jane_id}/personal_access_tokens"),
+            Some(&admin),
+            json!({ "name": "x", "scopes": ["api", "write_everything"] }),
+        )
+        .await;
+        t.call(
+            "personal access tokens, filtered",
+            get.clone(),
+            &format!("/api/v4/personal_access_tokens?user_id={jane_id}&state=active&search=DEP"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        t.call(
+            "personal access tokens: a bad state",
+            get.clone(),
+            "/api/v4/personal_access_tokens?state=nope",
+            Some(&admin),
+            None,
+        )
+        .await;
+        t.call(
+            "another user's personal access token",
+            get.clone(),
+            &format!("/api/v4/personal_access_tokens/{pat_id}"),
+            Some(&bob_token),
+            None,
+        )
+        .await;
+        t.call(
+            "the calling token",
+            get.clone(),
+            "/api/v4/personal_access_tokens/self",
+            Some(pat["token"].as_str().unwrap()),
+            None,
+        )
+        .await;
+        let rotated = t
+            .json(
+                "rotate the calling token",
+                post.clone(),
+                "/api/v4/personal_access_tokens/self/rotate",
+                Some(pat["token"].as_str().unwrap()),
+                json!({ "expires_at": "2099-02-28" }),
+            )
+            .await;
+        t.call(
+            "rotate a revoked token",
+            post.clone(),
+            &format!("/api/v4/personal_access_tokens/{pat_id}/rotate"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        t.call(
+            "revoke a personal access token",
+            delete.clone(),
+            &format!("/api/v4/personal_access_tokens/{}", rotated["id"]),
+            Some(&admin),
+            None,
+        )
+        .await;
+
         // Events and activities.
         let ingest = "mutation($a: ID!) { createEvent(input: { authorId: $a, action: pushed, targetType: ISSUE,
             targetId: 7, targetTitle: \"A bug\", projectId: 3, data: { ref: \"main\" } }) { event { createdAt } } }";

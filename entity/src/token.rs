@@ -21,6 +21,9 @@ pub struct Model {
     pub revoked: bool,
     pub last_used_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    pub description: Option<String>,
+    /// The token this one was rotated from: a rotated token's successors are its family.
+    pub previous_token_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

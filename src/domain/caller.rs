@@ -84,10 +84,11 @@ async fn from_jwt(db: &impl ConnectionTrait, keys: &Keys, cfg: &Config, raw: &st
         scopes: Scopes {
             api: true,
             read_user: true,
-            sudo: false,
+            ..Default::default()
         },
         credential: Credential::Jwt,
         sudo_by: None,
+        token_id: None,
     })
 }
 
@@ -134,6 +135,7 @@ async fn from_token(db: &impl ConnectionTrait, raw: &str) -> AppResult<Viewer> {
             api: true,
             read_user: true,
             sudo: user.admin,
+            ..Default::default()
         };
     }
     Ok(Viewer {
@@ -141,5 +143,6 @@ async fn from_token(db: &impl ConnectionTrait, raw: &str) -> AppResult<Viewer> {
         scopes,
         credential,
         sudo_by: None,
+        token_id: (credential != Credential::Legacy).then_some(tok.id),
     })
 }

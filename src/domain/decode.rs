@@ -92,6 +92,8 @@ by_index!(entity::token::Model {
     revoked,
     last_used_at,
     created_at,
+    description,
+    previous_token_id,
 });
 
 by_index!(entity::identity::Model {

@@ -284,21 +284,26 @@ pub fn token_scopes(m: &token::Model) -> Vec<String> {
 /// A token. (Who may read a token is decided before it is loaded; its fields are public then.)
 pub static TOKEN: &[Field<ShownToken>] = fields!(ShownToken, |r, env| {
     "id" "id" Public Basic Id [] "The token's id." => Val::Id(r.model.id);
-    "userId" - Public Basic Id [] "The id of the user the token acts as." => Val::Id(r.model.user_id);
     "name" "name" Public Basic Str [] "Name of the token." => Val::Str(&r.model.name);
-    "revoked" "revoked" Public Basic Bool [] "Whether the token was revoked." => Val::Bool(r.model.revoked);
+    "revoked" "revoked" Public Basic Bool [] "Whether the token was revoked (by hand, or by a rotation)." =>
+        Val::Bool(r.model.revoked);
     "createdAt" "created_at" Public Basic Time [] "When the token was created." => Val::Time(r.model.created_at);
-    "scopes" "scopes" Public Basic Strings [] "Scopes: `api`, `read_user`, `sudo`." => Val::Strings(token_scopes(&r.model));
+    "description" "description" Public Basic OptStr [] "What the token is for." =>
+        Val::opt_str(r.model.description.as_deref());
+    "scopes" "scopes" Public Basic Strings []
+        "Scopes, GitLab's names: `api`, `read_api` and `read_user` (reads only), `sudo`, `self_rotate` (may rotate itself and nothing else), and others accepted that grant nothing here." =>
+        Val::Strings(token_scopes(&r.model));
+    "userId" "user_id" Public Basic Id [] "The id of the user the token acts as." => Val::Id(r.model.user_id);
+    "lastUsedAt" "last_used_at" Public Basic OptTime [] "When the token was last used (updated at most every ten minutes)." =>
+        Val::opt_time(r.model.last_used_at);
     "active" "active" Public Basic Bool [] "Neither revoked nor expired." => Val::Bool(token_is_active(&r.model));
     "expiresAt" "expires_at" Public Basic OptDate [] "The last day the token works; null when it does not expire." =>
         Val::opt_date(r.model.expires_at);
-    "token" "token" Public Basic OptStr []
-        "The token value: shown when it is created, and for impersonation tokens on every read." =>
-        Val::opt_str(r.value.as_deref());
+    "token" "token" Public Basic Revealed []
+        "The token value: shown when it is created or rotated, and for impersonation tokens on every read (REST leaves the key out when there is no value)." =>
+        r.value.as_deref().map_or(Val::Absent, Val::Str);
     "impersonation" "impersonation" Public Basic Bool [] "Whether this is an impersonation token." =>
         Val::Bool(r.model.kind == "impersonation");
-    "lastUsedAt" - Public Basic OptTime [] "When the token was last used (updated at most every ten minutes)." =>
-        Val::opt_time(r.model.last_used_at);
 });
 
 /// When a user was last active (`GET /user/activities`), for admins.

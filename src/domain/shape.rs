@@ -59,6 +59,9 @@ pub enum Ty {
     /// A user's custom attributes (`key`, `value` pairs); GraphQL declares and loads the field,
     /// REST shows it when the domain read it.
     Attributes,
+    /// A text shown only at some moments (a token's value when it is made): null in GraphQL
+    /// otherwise, and REST leaves the key out.
+    Revealed,
     /// A text read apart from the row (a user's legacy token). GraphQL declares and loads it;
     /// REST shows it when the domain read it.
     Secret,
@@ -73,7 +76,7 @@ impl Ty {
 
     /// Whether the value itself may be null.
     pub fn nullable(self) -> bool {
-        matches!(self, Ty::OptStr | Ty::OptTime | Ty::OptDate | Ty::Secret)
+        matches!(self, Ty::OptStr | Ty::OptTime | Ty::OptDate | Ty::Secret | Ty::Revealed)
     }
 }
 

@@ -214,7 +214,7 @@ impl SortDir {
     }
 }
 
-fn like_pattern(q: &str) -> LikeExpr {
+pub(crate) fn like_pattern(q: &str) -> LikeExpr {
     let escaped = q
         .to_lowercase()
         .replace('\\', "\\\\")

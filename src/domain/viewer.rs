@@ -11,18 +11,24 @@ use crate::error::{AppError, AppResult};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Scopes {
     pub api: bool,
+    /// Reads only, of everything `api` reads.
+    pub read_api: bool,
     pub read_user: bool,
     pub sudo: bool,
+    /// May rotate itself (`/personal_access_tokens/self/rotate`) and nothing else.
+    pub self_rotate: bool,
 }
 
 impl Scopes {
-    pub const NAMES: [&'static str; 3] = ["api", "read_user", "sudo"];
+    pub const NAMES: [&'static str; 5] = ["api", "read_api", "read_user", "sudo", "self_rotate"];
 
     pub fn all() -> Self {
         Scopes {
             api: true,
+            read_api: true,
             read_user: true,
             sudo: true,
+            self_rotate: true,
         }
     }
 
@@ -32,8 +38,10 @@ impl Scopes {
         for name in s.split([' ', ',']).filter(|n| !n.is_empty()) {
             match name {
                 "api" => out.api = true,
+                "read_api" => out.read_api = true,
                 "read_user" => out.read_user = true,
                 "sudo" => out.sudo = true,
+                "self_rotate" => out.self_rotate = true,
                 _ => {}
             }
         }
@@ -45,11 +53,17 @@ impl Scopes {
         if self.api {
             v.push("api");
         }
+        if self.read_api {
+            v.push("read_api");
+        }
         if self.read_user {
             v.push("read_user");
         }
         if self.sudo {
             v.push("sudo");
+        }
+        if self.self_rotate {
+            v.push("self_rotate");
         }
         v
     }
@@ -84,6 +98,8 @@ pub struct Viewer {
     pub credential: Credential,
     /// The admin who acts through sudo.
     pub sudo_by: Option<i32>,
+    /// The personal access or impersonation token that authenticated the request.
+    pub token_id: Option<i32>,
 }
 
 impl Viewer {
@@ -116,7 +132,7 @@ impl Viewer {
         }
         let s = self.scopes;
         match access {
-            Access::Read if s.api || s.read_user => Ok(()),
+            Access::Read if s.api || s.read_api || s.read_user => Ok(()),
             Access::Read => Err(AppError::InsufficientScope("api read_user")),
             Access::Write if s.api => Ok(()),
             Access::Write => Err(AppError::InsufficientScope("api")),
@@ -144,6 +160,7 @@ mod tests {
             scopes,
             credential: Credential::Personal,
             sudo_by: None,
+            token_id: None,
         };
         let read_only = v(Scopes {
             read_user: true,
@@ -159,6 +176,12 @@ mod tests {
             ..Default::default()
         });
         assert!(sudo_only.check_access(Access::Read).is_err());
+        let read_api = v(Scopes::parse("read_api"));
+        assert!(read_api.check_access(Access::Read).is_ok());
+        assert!(read_api.check_access(Access::Write).is_err());
+        let rotate_only = v(Scopes::parse("self_rotate read_repository"));
+        assert!(rotate_only.check_access(Access::Read).is_err());
+        assert!(rotate_only.check_access(Access::Write).is_err());
         assert!(Viewer::anonymous().check_access(Access::Write).is_ok());
     }
 }

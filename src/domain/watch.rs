@@ -165,6 +165,7 @@ mod tests {
             scopes,
             credential: Credential::Personal,
             sudo_by: None,
+            token_id: None,
         }
     }
 

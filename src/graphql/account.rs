@@ -9,7 +9,7 @@ use super::context::CtxExt;
 use super::declared::{AccessToken, Email, SshKey, UserActivity};
 use super::inputs::{parse_id, parse_user_id};
 use super::scalars::Date;
-use super::types::account::TokenState;
+use super::types::account::{TokenFilterInput, TokenSort, TokenState};
 use super::types::event::{EventAction, EventTargetType};
 use super::types::user::Event;
 use crate::domain::activities;
@@ -19,7 +19,7 @@ use crate::domain::owned;
 use crate::domain::owner::Owner;
 use crate::domain::owner::Target;
 use crate::domain::ssh_keys::{self, NewKey};
-use crate::domain::tokens::{self, Kind, NewToken};
+use crate::domain::tokens::{self, Kind, NewToken, TokenFilter, Which};
 use crate::domain::users::UserRef;
 use crate::error::AppError;
 
@@ -35,12 +35,20 @@ async fn token_list(
     ctx: &Context<'_>,
     owner: Owner,
     kind: Kind,
-    state: Option<TokenState>,
+    filter: TokenFilter,
     relay: Relay,
 ) -> Result<Counting<AccessToken>> {
     let st = ctx.state()?;
-    let state = state.unwrap_or_default().into();
-    let listed = tokens::list(&st.db, &st.keys, owner, kind, state, relay.request()?, wants_total(ctx)).await?;
+    let listed = tokens::list(
+        &st.db,
+        &st.keys,
+        owner,
+        kind,
+        filter,
+        relay.request()?,
+        wants_total(ctx),
+    )
+    .await?;
     Ok(relay.page(listed.map(AccessToken::new)))
 }
 
@@ -103,7 +111,7 @@ impl AccountQuery {
             ctx,
             owner,
             Kind::Impersonation,
-            state,
+            TokenFilterInput::default().into_filter(state, None),
             Relay::new(ctx, first, after, last, before),
         )
         .await
@@ -131,6 +139,8 @@ impl AccountQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "Another user\'s id (admins only); the caller when omitted.")] user_id: Option<ID>,
         #[graphql(desc = "Which tokens: all (default), active or inactive.")] state: Option<TokenState>,
+        #[graphql(desc = "More filters.")] filter: Option<TokenFilterInput>,
+        #[graphql(desc = "Order (default: oldest id first).")] sort: Option<TokenSort>,
         #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
         #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
         #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
@@ -142,10 +152,29 @@ impl AccountQuery {
             ctx,
             owner,
             Kind::Personal,
-            state,
+            filter.unwrap_or_default().into_filter(state, sort),
             Relay::new(ctx, first, after, last, before),
         )
         .await
+    }
+
+    /// One personal access token (or an impersonation token, for admins): the caller's own, any
+    /// for an admin; null otherwise. Without `id`, the token the request is signed with.
+    async fn personal_access_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token's id; the calling token when omitted.")] id: Option<ID>,
+    ) -> Result<Option<AccessToken>> {
+        let st = ctx.state()?;
+        let which = match &id {
+            Some(id) => Which::Id(parse_id("id", id)?),
+            None => Which::Current,
+        };
+        match tokens::find(&st.db, &st.keys, ctx.viewer()?, which).await {
+            Ok(t) => Ok(Some(AccessToken::new(t))),
+            Err(AppError::NotFound(_) | AppError::NotFoundMessage(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Users active since `from` (default: six months ago), oldest activity first. Admin only.
@@ -253,8 +282,11 @@ pub struct CreateImpersonationTokenInput {
     pub name: String,
     /// The last day the token works.
     pub expires_at: Option<Date>,
-    /// Scopes, from `api` and `read_user`.
+    /// Scopes (GitLab's names: `api`, `read_api`, `read_user`, `self_rotate`, ...; `sudo` and
+    /// `admin_mode` for admins' tokens).
     pub scopes: Vec<String>,
+    /// What the token is for (at most 255 characters).
+    pub description: Option<String>,
 }
 
 /// An impersonation token to revoke.
@@ -271,8 +303,11 @@ pub struct RevokeImpersonationTokenInput {
 pub struct CreatePersonalAccessTokenInput {
     /// Name of the token.
     pub name: String,
-    /// Scopes, from `api`, `read_user` and (for admins) `sudo`.
+    /// Scopes (GitLab's names: `api`, `read_api`, `read_user`, `self_rotate`, ...; `sudo` and
+    /// `admin_mode` for admins' tokens).
     pub scopes: Vec<String>,
+    /// What the token is for (at most 255 characters).
+    pub description: Option<String>,
     /// The last day the token works.
     pub expires_at: Option<Date>,
     /// Create the token for this user instead of the caller (admins only).
@@ -286,6 +321,15 @@ pub struct RevokePersonalAccessTokenInput {
     pub id: ID,
     /// The token's owner, when an admin revokes another user's token.
     pub user_id: Option<ID>,
+}
+
+/// A personal access token to rotate.
+#[derive(InputObject)]
+pub struct RotatePersonalAccessTokenInput {
+    /// The token's id (the caller's own, any for an admin); the calling token when omitted.
+    pub id: Option<ID>,
+    /// The last day the new token works (default: a week from today).
+    pub expires_at: Option<Date>,
 }
 
 /// Result of the token mutations.
@@ -412,6 +456,7 @@ impl AccountMutation {
             name: Some(input.name),
             scopes: Some(input.scopes),
             expires_at: input.expires_at.map(|d| d.0),
+            description: input.description,
         };
         let c = tokens::create(&st.db, &st.keys, ctx.viewer()?, Kind::Impersonation, &t, new).await?;
         Ok(AccessTokenPayload {
@@ -446,6 +491,7 @@ impl AccountMutation {
             name: Some(input.name),
             scopes: Some(input.scopes),
             expires_at: input.expires_at.map(|d| d.0),
+            description: input.description,
         };
         let c = tokens::create(
             &st.db,
@@ -472,6 +518,24 @@ impl AccountMutation {
         let m = tokens::revoke(&st.db, &owner, Kind::Personal, parse_id("id", &input.id)?).await?;
         Ok(AccessTokenPayload {
             token: AccessToken::new(tokens::shown(&st.keys, m)),
+        })
+    }
+
+    /// Rotates a personal access token: revokes it and answers its successor (same name, scopes
+    /// and description) with the value, shown this once. A revoked token is BAD_USER_INPUT.
+    async fn rotate_personal_access_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: RotatePersonalAccessTokenInput,
+    ) -> Result<AccessTokenPayload> {
+        let st = ctx.state()?;
+        let which = match &input.id {
+            Some(id) => Which::Id(parse_id("id", id)?),
+            None => Which::Current,
+        };
+        let t = tokens::rotate(&st.db, &st.keys, ctx.viewer()?, which, input.expires_at.map(|d| d.0)).await?;
+        Ok(AccessTokenPayload {
+            token: AccessToken::new(t),
         })
     }
 

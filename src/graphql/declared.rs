@@ -98,7 +98,7 @@ fn type_of(registry: &mut Registry, ty: Ty, nullable: bool) -> String {
         Ty::Id => <ID as OutputType>::create_type_info(registry),
         Ty::Int => <i32 as OutputType>::create_type_info(registry),
         Ty::Bool => <bool as OutputType>::create_type_info(registry),
-        Ty::Str | Ty::OptStr | Ty::Secret => <String as OutputType>::create_type_info(registry),
+        Ty::Str | Ty::OptStr | Ty::Secret | Ty::Revealed => <String as OutputType>::create_type_info(registry),
         Ty::Time | Ty::OptTime => <DateTime<Utc> as OutputType>::create_type_info(registry),
         Ty::OptDate => <Date as OutputType>::create_type_info(registry),
         Ty::UserState => <UserState as OutputType>::create_type_info(registry),

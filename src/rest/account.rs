@@ -23,7 +23,7 @@ use crate::domain::owner::{Owner, Target};
 use crate::domain::page::PageRequest;
 use crate::domain::shape::{Env, Shape};
 use crate::domain::ssh_keys::{self, NewKey};
-use crate::domain::tokens::{self, Kind, NewToken, StateFilter};
+use crate::domain::tokens::{self, Kind, NewToken, StateFilter, TokenFilter};
 use crate::domain::users::{self, SortDir, UserRef};
 use crate::domain::viewer::Viewer;
 use crate::error::AppError;
@@ -199,7 +199,10 @@ pub async fn tokens(
         &st.keys,
         owner,
         Kind::Impersonation,
-        state,
+        TokenFilter {
+            state,
+            ..Default::default()
+        },
         PageRequest::Numbered(page),
         true,
     )
@@ -231,6 +234,7 @@ pub async fn create_token(
         name: p.string("name")?,
         scopes: p.list("scopes")?,
         expires_at: p.date("expires_at")?,
+        description: p.string("description")?,
     };
     let c = tokens::create(&st.db, &st.keys, &v, Kind::Impersonation, &target, input).await?;
     Ok((StatusCode::CREATED, one(&st, &c, TOKEN)).into_response())

@@ -44,6 +44,21 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
+/// A signed-in caller whose token may hold any scope: the routes about the calling token itself
+/// (`/personal_access_tokens/self`), which GitLab opens to every scope.
+pub struct AnyScope(pub Viewer);
+
+impl FromRequestParts<AppState> for AnyScope {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let creds = auth::extract::credentials(&parts.headers, &parts.uri);
+        let viewer = crate::domain::caller::authenticate(&st.db, &st.keys, &st.cfg, &creds).await?;
+        viewer.user()?;
+        Ok(AnyScope(viewer))
+    }
+}
+
 /// A numeric id in a `/users/:id/...` path; anything else is GitLab's route 404.
 pub fn path_id(s: &str) -> Result<i32, AppError> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {

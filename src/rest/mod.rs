@@ -6,6 +6,7 @@ pub mod extract;
 pub mod openapi;
 pub mod pagination;
 pub mod params;
+mod tokens;
 mod users;
 pub mod views;
 
@@ -51,6 +52,15 @@ pub fn router() -> Router<AppState> {
             "/users/{id}/impersonation_tokens/{token_id}",
             get(token).delete(revoke_token),
         )
+        .route("/users/{id}/personal_access_tokens", post(tokens::create))
+        .route("/personal_access_tokens", get(tokens::list))
+        .route(
+            "/personal_access_tokens/self",
+            get(tokens::show_current).delete(tokens::revoke_current),
+        )
+        .route("/personal_access_tokens/self/rotate", post(tokens::rotate_current))
+        .route("/personal_access_tokens/{id}", get(tokens::show).delete(tokens::revoke))
+        .route("/personal_access_tokens/{id}/rotate", post(tokens::rotate))
         .route("/users/{id}/identities/{provider}", delete(users::delete_identity))
         .route("/users/{id}/disable_two_factor", patch(users::disable_two_factor))
         .route("/users/{id}/custom_attributes", get(users::custom_attributes))

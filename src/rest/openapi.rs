@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::fields::{self, CreateUser};
 use crate::domain::shape::{Attr, AttrTy, Field, On, Shape, Ty};
+use crate::domain::tokens;
 
 /// The paths and the schemas no declaration describes (errors, events).
 const TEMPLATE: &str = include_str!("openapi.json");
@@ -17,7 +18,7 @@ fn schema_of(ty: Ty) -> Value {
         Ty::Id | Ty::Int => json!({ "type": "integer" }),
         Ty::Bool => json!({ "type": "boolean" }),
         Ty::Str | Ty::Secret => json!({ "type": "string" }),
-        Ty::OptStr => json!({ "type": "string", "nullable": true }),
+        Ty::OptStr | Ty::Revealed => json!({ "type": "string", "nullable": true }),
         Ty::Time => json!({ "type": "string", "format": "date-time" }),
         Ty::OptTime => json!({ "type": "string", "format": "date-time", "nullable": true }),
         Ty::OptDate => json!({ "type": "string", "format": "date", "nullable": true }),
@@ -55,8 +56,9 @@ fn record<R>(fields: &[Field<R>], cut: Shape) -> Value {
             obj.insert("description".into(), Value::String(f.doc.to_string()));
         }
         properties.insert(name.to_string(), schema);
-        // The legacy token shows only under sudo, custom attributes only when asked for.
-        if !matches!(f.ty, Ty::Secret | Ty::Attributes) {
+        // The legacy token shows only under sudo, custom attributes only when asked for, a
+        // token's value when it is made.
+        if !matches!(f.ty, Ty::Secret | Ty::Attributes | Ty::Revealed) {
             required.push(Value::String(name.to_string()));
         }
     }
@@ -82,6 +84,16 @@ fn attrs(attrs: &[Attr<CreateUser>], create: bool) -> Value {
     json!({ "type": "object", "properties": properties, "required": required })
 }
 
+/// A scope name a token may be given (admin-only ones included).
+fn token_scope() -> Value {
+    let names: Vec<&str> = tokens::USER_SCOPES
+        .iter()
+        .chain(tokens::ADMIN_SCOPES)
+        .copied()
+        .collect();
+    json!({ "type": "string", "enum": names, "description": "GitLab's scope names; admin-only: sudo, admin_mode, read_service_ping." })
+}
+
 /// The document, made once.
 pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     let mut doc: Value = serde_json::from_str(TEMPLATE).unwrap_or_else(|_| json!({}));
@@ -92,6 +104,8 @@ pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
         ("SshKey", record(fields::SSH_KEY, Shape::Basic)),
         ("Email", record(fields::EMAIL, Shape::Basic)),
         ("ImpersonationToken", record(fields::TOKEN, Shape::Basic)),
+        ("PersonalAccessToken", record(fields::TOKEN, Shape::Basic)),
+        ("TokenScope", token_scope()),
         ("UserActivity", record(fields::ACTIVITY, Shape::Basic)),
         ("UserCreate", attrs(fields::USER_ATTRS, true)),
         ("UserUpdate", attrs(fields::USER_ATTRS, false)),

@@ -130,6 +130,40 @@ def test_impersonation_tokens(gl):
         gitlab.Gitlab(URL, private_token=token.token).auth()
 
 
+def test_personal_access_tokens(gl):
+    user = new_user(gl)
+    created = user.personal_access_tokens.create({"name": "deploy", "scopes": ["read_api", "self_rotate"]})
+    assert created.scopes == ["read_api", "self_rotate"]
+    acting = gitlab.Gitlab(URL, private_token=created.token)
+    acting.auth()
+    assert acting.user.username == user.username
+    # The user sees their own tokens; an admin filters by user.
+    assert [t.name for t in acting.personal_access_tokens.list()] == ["deploy"]
+    assert [t.id for t in gl.personal_access_tokens.list(user_id=user.id)] == [created.id]
+    mine = acting.personal_access_tokens.get("self")
+    assert (mine.id, mine.active) == (created.id, True)
+    # The token rotates itself: the old value stops working, the new one works.
+    rotated = mine.rotate(self_rotate=True)
+    assert rotated["id"] != created.id and mine.token == rotated["token"]
+    with pytest.raises(gitlab.exceptions.GitlabAuthenticationError):
+        gitlab.Gitlab(URL, private_token=created.token).auth()
+    again = gitlab.Gitlab(URL, private_token=rotated["token"])
+    again.auth()
+    # Rotating the revoked token by id: GitLab's 400.
+    with pytest.raises(gitlab.exceptions.GitlabRotateError) as err:
+        gl.personal_access_tokens.rotate(created.id)
+    assert err.value.response_code == 400
+    # An admin rotates by id with a chosen expiry, then revokes.
+    newest = gl.personal_access_tokens.rotate(rotated["id"], expires_at="2099-01-31")
+    assert newest["expires_at"] == "2099-01-31"
+    gl.personal_access_tokens.delete(newest["id"])
+    assert gl.personal_access_tokens.get(newest["id"]).revoked is True
+    assert gl.personal_access_tokens.list(user_id=user.id, state="active") == []
+    with pytest.raises(gitlab.exceptions.GitlabCreateError) as err:
+        user.personal_access_tokens.create({"name": "bad", "scopes": ["write_everything"]})
+    assert err.value.response_code == 400
+
+
 def test_pagination_over_several_pages(gl):
     created = {new_user(gl, name=f"Paged {i}").id for i in range(25)}
     everyone = gl.users.list(get_all=True, per_page=10)
