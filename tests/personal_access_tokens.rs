@@ -394,6 +394,25 @@ async fn rotation_replaces_a_token_and_detects_reuse() {
         );
         assert!(row(&app, c["id"].as_i64().unwrap()).await.revoked);
         assert_eq!(app.get("/api/v4/user", Some(value(&c))).await.status, 401);
+        // The same through the rotation of a token by id.
+        let x = pat(&app, jane.id, "x", &["api"]).await;
+        let y = app
+            .post("/api/v4/personal_access_tokens/self/rotate", Some(value(&x)), json!({}))
+            .await
+            .body;
+        assert_eq!(app.get("/api/v4/user", Some(value(&y))).await.status, 200);
+        let res = app
+            .post(
+                &format!("/api/v4/personal_access_tokens/{}/rotate", x["id"]),
+                Some(value(&x)),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            (res.status.as_u16(), &res.body["error"]),
+            (401, &json!("invalid_token"))
+        );
+        assert_eq!(app.get("/api/v4/user", Some(value(&y))).await.status, 401);
         let live = token::Entity::find()
             .filter(token::Column::UserId.eq(jane.id))
             .filter(token::Column::Kind.eq("personal"))

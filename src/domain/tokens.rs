@@ -18,7 +18,7 @@ use super::{policy, time, users};
 use crate::auth::extract::Credentials;
 use crate::auth::{Keys, token as tok};
 use crate::config::Config;
-use crate::domain::viewer::{Credential, Viewer};
+use crate::domain::viewer::{Access, Credential, Viewer};
 use crate::error::{AppError, AppResult, TokenProblem};
 
 /// The scopes GitLab names for a user's token. Those with a meaning here are enforced (`api`;
@@ -571,16 +571,17 @@ pub async fn rotate(
     })
 }
 
-/// `/personal_access_tokens/self/rotate`: authenticates the request itself, because a revoked
-/// token presented here is GitLab's sign of a stolen token being rotated after its owner rotated
-/// it: the request is refused (401) and every active token rotated from it is revoked. A revoked
-/// token used anywhere else is an ordinary 401 and revokes nothing. The token needs `api` or
-/// `self_rotate`.
-pub async fn rotate_current(
+/// `POST /personal_access_tokens/:id|self/rotate`: authenticates the request itself, because a
+/// revoked token presented to a rotation is GitLab's sign of a stolen token being rotated after
+/// its owner rotated it: the request is refused (401) and every active token rotated from it is
+/// revoked. A revoked token used anywhere else is an ordinary 401 and revokes nothing. Rotating
+/// the calling token needs `api` or `self_rotate`, another token `api`.
+pub async fn rotate_presented(
     db: &DatabaseConnection,
     keys: &Keys,
     cfg: &Config,
     creds: &Credentials,
+    which: Which,
     expires_at: Option<NaiveDate>,
 ) -> AppResult<ShownToken> {
     let viewer = match super::caller::authenticate(db, keys, cfg, creds).await {
@@ -593,10 +594,14 @@ pub async fn rotate_current(
         r => r?,
     };
     viewer.user()?;
-    if !(viewer.scopes.api || viewer.scopes.self_rotate) {
-        return Err(AppError::InsufficientScope("api self_rotate"));
+    match which {
+        Which::Current if !(viewer.scopes.api || viewer.scopes.self_rotate) => {
+            return Err(AppError::InsufficientScope("api self_rotate"));
+        }
+        Which::Current => {}
+        Which::Id(_) => viewer.check_access(Access::Write)?,
     }
-    rotate(db, keys, &viewer, Which::Current, expires_at).await
+    rotate(db, keys, &viewer, which, expires_at).await
 }
 
 /// Revokes the active tokens rotated, directly or not, from the token whose value is `raw`.

@@ -58,7 +58,6 @@ pub fn router() -> Router<AppState> {
             "/personal_access_tokens/self",
             get(tokens::show_current).delete(tokens::revoke_current),
         )
-        .route("/personal_access_tokens/self/rotate", post(tokens::rotate_current))
         .route("/personal_access_tokens/{id}", get(tokens::show).delete(tokens::revoke))
         .route("/personal_access_tokens/{id}/rotate", post(tokens::rotate))
         .route("/users/{id}/identities/{provider}", delete(users::delete_identity))

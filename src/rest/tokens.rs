@@ -110,26 +110,17 @@ pub async fn revoke_current(State(st): State<AppState>, AnyScope(v): AnyScope) -
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /personal_access_tokens/:id/rotate`: 200 with the successor and its value.
+/// `POST /personal_access_tokens/:id|self/rotate`: 200 with the successor and its value. The
+/// domain authenticates the request itself (a revoked token presented here revokes its family).
 pub async fn rotate(
     State(st): State<AppState>,
-    Signed(v): Signed,
     Path(id): Path<String>,
-    p: Params,
-) -> Result<Response, AppError> {
-    let t = tokens::rotate(&st.db, &st.keys, &v, which(&id)?, p.date("expires_at")?).await?;
-    Ok(shown(&st, &t))
-}
-
-/// `POST /personal_access_tokens/self/rotate`: authenticated by the domain itself (a revoked
-/// token presented here revokes its family).
-pub async fn rotate_current(
-    State(st): State<AppState>,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     p: Params,
 ) -> Result<Response, AppError> {
     let creds = auth::extract::credentials(&headers, &uri);
-    let t = tokens::rotate_current(&st.db, &st.keys, &st.cfg, &creds, p.date("expires_at")?).await?;
+    let which = which(&id)?;
+    let t = tokens::rotate_presented(&st.db, &st.keys, &st.cfg, &creds, which, p.date("expires_at")?).await?;
     Ok(shown(&st, &t))
 }
