@@ -84,6 +84,7 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
     ("createdAt", Field::Public, ""),
     ("bio", Field::Public, ""),
     ("location", Field::Public, ""),
+    ("publicEmail", Field::Public, ""),
     ("skype", Field::Public, ""),
     ("linkedin", Field::Public, ""),
     ("twitter", Field::Public, ""),
@@ -139,7 +140,10 @@ fn unique() -> String {
 }
 
 async fn world(app: &TestApp) -> World {
-    let target = app.user("target").await;
+    // Every field of the target holds a value, so an allowed read is never a null.
+    let target = app
+        .user_with("target", json!({ "publicEmail": "target@example.com" }))
+        .await;
     let other = app.user("other").await;
     let victim = app.user("victim").await;
     let dormant = app.user("dormant").await;

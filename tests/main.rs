@@ -17,6 +17,7 @@ mod perf_statements;
 mod personal_access_tokens;
 mod pool;
 pub mod process;
+mod profile_fields;
 mod rest_account;
 mod rest_golden;
 mod rest_users;

@@ -8,17 +8,18 @@ use serde_json::{Value, json};
 use crate::common::{Res, TestApp, each_backend};
 
 const BASIC: [&str; 6] = ["avatar_url", "id", "name", "state", "username", "web_url"];
-const SINGLE_EXTRA: [&str; 8] = [
+const SINGLE_EXTRA: [&str; 9] = [
     "bio",
     "created_at",
     "linkedin",
     "location",
     "organization",
+    "public_email",
     "skype",
     "twitter",
     "website_url",
 ];
-const FULL: [&str; 28] = [
+const FULL: [&str; 29] = [
     "avatar_url",
     "bio",
     "can_create_group",
@@ -39,6 +40,7 @@ const FULL: [&str; 28] = [
     "name",
     "organization",
     "projects_limit",
+    "public_email",
     "skype",
     "state",
     "twitter",

@@ -40,6 +40,8 @@ pub struct Model {
     pub current_sign_in_at: Option<DateTimeUtc>,
     pub last_activity_on: Option<Date>,
     pub created_by_id: Option<i32>,
+    /// The address shown to everyone: one of the user's confirmed addresses, or none.
+    pub public_email: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

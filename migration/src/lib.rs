@@ -13,6 +13,7 @@ mod m20261130_000007_create_mail;
 mod m20261202_000001_seal_mail;
 mod m20261203_000001_create_custom_attributes;
 mod m20261203_000002_token_rotation;
+mod m20261203_000003_public_email;
 mod util;
 
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_seal_mail::Migration),
             Box::new(m20261203_000001_create_custom_attributes::Migration),
             Box::new(m20261203_000002_token_rotation::Migration),
+            Box::new(m20261203_000003_public_email::Migration),
         ]
     }
 }

@@ -188,6 +188,9 @@ pub static USER: &[Field<UserRow>] = fields!(UserRow, |r, env| {
     "isAdmin" "is_admin" AdminFlag Full Bool [Admin] "Whether the user is an administrator. Private." => Val::Bool(r.m.admin);
     "bio" "bio" Public Single OptStr [Bio] "Short biography." => Val::opt_str(r.m.bio.as_deref());
     "location" "location" Public Single OptStr [Location] "Location." => Val::opt_str(r.m.location.as_deref());
+    "publicEmail" "public_email" Public Single OptStr [PublicEmail]
+        "The address the user shows to everyone: one of their confirmed addresses, or null." =>
+        Val::opt_str(r.m.public_email.as_deref());
     "skype" "skype" Public Single Str [Skype] "Skype id." => Val::Str(&r.m.skype);
     "linkedin" "linkedin" Public Single Str [Linkedin] "LinkedIn profile." => Val::Str(&r.m.linkedin);
     "twitter" "twitter" Public Single Str [Twitter] "Twitter account." => Val::Str(&r.m.twitter);
@@ -330,6 +333,8 @@ pub struct UserAttrs {
     pub twitter: Option<String>,
     pub website_url: Option<String>,
     pub organization: Option<String>,
+    /// One of the user's confirmed addresses; empty clears it.
+    pub public_email: Option<String>,
     pub bio: Option<String>,
     pub location: Option<String>,
     pub projects_limit: Option<i64>,
@@ -403,6 +408,9 @@ pub static USER_ATTRS: &[Attr<CreateUser>] = attrs!(CreateUser, {
     "organization" "organization" Str Both "Organization." => |c, v| c.attrs.organization = text(v);
     "bio" "bio" Str Both "Short biography." => |c, v| c.attrs.bio = text(v);
     "location" "location" Str Both "Location." => |c, v| c.attrs.location = text(v);
+    "publicEmail" "public_email" Str Both
+        "The address to show to everyone: one of the user's confirmed addresses; empty shows none." =>
+        |c, v| c.attrs.public_email = text(v);
     "projectsLimit" "projects_limit" Int Both "Number of projects the user may create." =>
         |c, v| c.attrs.projects_limit = int(v);
     "admin" "admin" Bool Both "Whether the user is an administrator." => |c, v| c.attrs.admin = flag(v);
@@ -457,6 +465,7 @@ by_index!(entity::user::Model {
     current_sign_in_at,
     last_activity_on,
     created_by_id,
+    public_email,
 });
 
 /// A user with nothing read yet: empty text, `false`, zero, `None`, the epoch.
@@ -493,6 +502,7 @@ pub(crate) fn blank_user() -> user::Model {
         current_sign_in_at: None,
         last_activity_on: None,
         created_by_id: None,
+        public_email: None,
     }
 }
 
@@ -532,6 +542,7 @@ pub(crate) fn partial_user(res: &QueryResult, columns: &[user::Column]) -> Resul
                     CreatedAt => created_at, UpdatedAt => updated_at, ConfirmedAt => confirmed_at,
                     LastSignInAt => last_sign_in_at, CurrentSignInAt => current_sign_in_at,
                     LastActivityOn => last_activity_on, CreatedById => created_by_id,
+                    PublicEmail => public_email,
                 );
             }
             let read = columns.iter().fold(0, |bits, c| bits | column(*c));

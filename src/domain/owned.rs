@@ -33,6 +33,10 @@ pub trait Owned: EntityTrait<PrimaryKey: PrimaryKeyTrait<ValueType = i32>> {
     fn all() -> Select<Self> {
         Self::find()
     }
+    /// What else a deletion of `m` changes on its user (run just before it).
+    fn on_delete(_m: &Self::Model) -> Option<sea_orm::UpdateMany<entity::user::Entity>> {
+        None
+    }
 }
 
 impl Owned for entity::ssh_key::Entity {
@@ -57,6 +61,17 @@ impl Owned for entity::email::Entity {
     }
     fn id_column() -> Self::Column {
         entity::email::Column::Id
+    }
+    /// A removed address stops being the user's public one.
+    fn on_delete(m: &Self::Model) -> Option<sea_orm::UpdateMany<entity::user::Entity>> {
+        use entity::user;
+        use sea_orm::sea_query::Expr;
+        Some(
+            user::Entity::update_many()
+                .col_expr(user::Column::PublicEmail, Expr::value(Option::<String>::None))
+                .filter(user::Column::Id.eq(m.user_id))
+                .filter(user::Column::PublicEmail.eq(m.email_canonical.as_str())),
+        )
     }
     fn owner_of(m: &Self::Model) -> i32 {
         m.user_id
@@ -170,6 +185,11 @@ where
             Target::User(_) => Err(AppError::NotFound(E::NOT_FOUND)),
         };
     };
+    // First the user's reference to it: should the deletion then fail, the user only lost a
+    // setting, and never points at a record that is gone.
+    if let Some(update) = E::on_delete(&m) {
+        update.exec(db).await?;
+    }
     let res = E::delete_many().filter(E::id_column().eq(id)).exec(db).await?;
     Ok((res.rows_affected > 0).then_some(m))
 }

@@ -157,6 +157,10 @@ pub struct UserFilter {
     pub exclude_active: bool,
     /// No external users (applied for admins only).
     pub exclude_external: bool,
+    /// No project bots: there are none here, so it changes nothing.
+    pub without_project_bots: bool,
+    /// Users showing this public address (exact, in any case).
+    pub public_email: Option<String>,
     /// Only these ids (GraphQL's `ids`).
     pub ids: Option<Vec<i32>>,
     /// Only these usernames, in any case (GraphQL's `usernames`).
@@ -292,6 +296,9 @@ fn filtered(viewer: &Viewer, f: &UserFilter) -> AppResult<Select<user::Entity>> 
     }
     if f.admins && admin {
         q = q.filter(user::Column::Admin.eq(true));
+    }
+    if let Some(p) = f.public_email.as_deref().filter(|p| !p.is_empty()) {
+        q = q.filter(user::Column::PublicEmail.eq(normalize_email(p)));
     }
     if let (Some(on), true) = (f.two_factor, admin) {
         q = q.filter(user::Column::TwoFactorEnabled.eq(on));
@@ -646,6 +653,7 @@ impl UserAttrs {
             ("twitter", &self.twitter),
             ("website_url", &self.website_url),
             ("organization", &self.organization),
+            ("public_email", &self.public_email),
             ("bio", &self.bio),
             ("location", &self.location),
             ("provider", &self.provider),
@@ -680,6 +688,30 @@ impl UserAttrs {
         }
         Ok(())
     }
+}
+
+/// The public address asked for, normalized; `None` when none is asked for or it is cleared.
+fn public_email(a: &UserAttrs) -> Option<String> {
+    a.public_email
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(normalize_email)
+}
+
+/// GitLab's refusal of a public address that is not one of the user's confirmed ones.
+fn not_owned() -> AppError {
+    AppError::field("public_email", "is not an email you own")
+}
+
+/// Whether `address` is one of the user's confirmed addresses (primary or secondary).
+async fn owns_confirmed(db: &impl ConnectionTrait, user_id: i32, address: &str) -> AppResult<bool> {
+    Ok(email::Entity::find()
+        .filter(email::Column::UserId.eq(user_id))
+        .filter(email::Column::EmailCanonical.eq(address))
+        .filter(email::Column::ConfirmedAt.is_not_null())
+        .count(db)
+        .await?
+        > 0)
 }
 
 /// 409 when the address or the username belongs to another user (address first, as GitLab).
@@ -774,6 +806,12 @@ pub async fn create(st: &AppState, viewer: &Viewer, input: CreateUser) -> AppRes
     policy::require_admin(viewer)?;
     check_conflicts(db, None, a.email.as_deref(), a.username.as_deref()).await?;
     a.validate(true, input.reset_password)?;
+    // A new user's only address is the primary, confirmed at once or not at all.
+    if let Some(p) = public_email(a)
+        && !(input.skip_confirmation && a.email.as_deref().map(normalize_email) == Some(p))
+    {
+        return Err(not_owned());
+    }
     if let (Some(p), Some(u)) = (&a.provider, &a.extern_uid) {
         check_identity_free(db, None, p, u).await?;
     }
@@ -893,6 +931,7 @@ async fn insert_user(
         can_create_group: given(a.can_create_group),
         external: given(a.external),
         color_scheme_id: given(a.color_scheme_id),
+        public_email: Set(public_email(a)),
         created_at: Set(now),
         updated_at: Set(now),
         confirmed_at: Set(input.skip_confirmation.then_some(now)),
@@ -989,6 +1028,11 @@ pub async fn update(
     let current = find(db, r).await?;
     check_conflicts(db, Some(current.id), a.email.as_deref(), a.username.as_deref()).await?;
     a.validate(false, false)?;
+    if let Some(p) = public_email(&a)
+        && !owns_confirmed(db, current.id, &p).await?
+    {
+        return Err(not_owned());
+    }
     if let (Some(p), Some(u)) = (&a.provider, &a.extern_uid) {
         check_identity_free(db, Some(current.id), p, u).await?;
     }
@@ -1047,6 +1091,9 @@ async fn apply_update(
     if let Some(v) = a.color_scheme_id {
         m.color_scheme_id = Set(v);
     }
+    if a.public_email.is_some() {
+        m.public_email = Set(public_email(a));
+    }
     if let Some(h) = new_hash {
         let by = match actor.id == current.id {
             true => ChosenBy::Owner,
@@ -1071,6 +1118,10 @@ async fn apply_update(
                 .filter(email::Column::IsPrimary.eq(true))
                 .exec(&txn)
                 .await?;
+            // The old primary address is gone: it cannot stay the public one.
+            if a.public_email.is_none() && current.public_email.as_deref() == Some(current.email.as_str()) {
+                m.public_email = Set(None);
+            }
             m.email = Set(addr);
         }
     }

@@ -94,6 +94,11 @@ pub struct UsersFilter {
     /// No external users when true (applied for admins only).
     #[graphql(default)]
     pub exclude_external: bool,
+    /// No project bots when true (there are none: usergraph has no bots).
+    #[graphql(default)]
+    pub without_project_bots: bool,
+    /// Users showing this public address (exact, in any case).
+    pub public_email: Option<String>,
     /// Only users with each of these custom attributes (applied for admins only).
     pub custom_attributes: Option<Vec<CustomAttributeInput>>,
 }
@@ -134,6 +139,8 @@ impl From<UsersFilter> for UserFilter {
             exclude_humans: f.exclude_humans,
             exclude_active: f.exclude_active,
             exclude_external: f.exclude_external,
+            without_project_bots: f.without_project_bots,
+            public_email: f.public_email,
             ids: None,
             usernames: None,
             custom_attributes: f

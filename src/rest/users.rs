@@ -79,6 +79,8 @@ pub async fn list(
         exclude_humans: p.boolean("exclude_humans")?.unwrap_or(false),
         exclude_active: p.boolean("exclude_active")?.unwrap_or(false),
         exclude_external: p.boolean("exclude_external")?.unwrap_or(false),
+        without_project_bots: p.boolean("without_project_bots")?.unwrap_or(false),
+        public_email: p.string("public_email")?,
         ids: None,
         usernames: None,
         custom_attributes: p.hash("custom_attributes")?,

@@ -164,6 +164,20 @@ def test_personal_access_tokens(gl):
     assert err.value.response_code == 400
 
 
+def test_public_email_round_trips(gl):
+    name = unique("pub")
+    user = new_user(gl, username=name, email=f"{name}@example.com", public_email=f"{name}@example.com")
+    assert gl.users.get(user.id).public_email == f"{name}@example.com"
+    assert [u.id for u in gl.users.list(public_email=f"{name}@example.com", without_project_bots=True)] == [user.id]
+    user.public_email = ""
+    user.save()
+    assert gl.users.get(user.id).public_email is None
+    user.public_email = "someone-else@example.com"
+    with pytest.raises(gitlab.exceptions.GitlabUpdateError) as err:
+        user.save()
+    assert err.value.response_code == 400
+
+
 def test_pagination_over_several_pages(gl):
     created = {new_user(gl, name=f"Paged {i}").id for i in range(25)}
     everyone = gl.users.list(get_all=True, per_page=10)
