@@ -85,6 +85,13 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
     ("bio", Field::Public, ""),
     ("location", Field::Public, ""),
     ("publicEmail", Field::Public, ""),
+    ("discord", Field::Public, ""),
+    ("jobTitle", Field::Public, ""),
+    ("pronouns", Field::Public, ""),
+    ("bot", Field::Public, ""),
+    ("themeId", Field::Private, ""),
+    ("commitEmail", Field::Private, ""),
+    ("locked", Field::Private, ""),
     ("skype", Field::Public, ""),
     ("linkedin", Field::Public, ""),
     ("twitter", Field::Public, ""),
@@ -142,7 +149,10 @@ fn unique() -> String {
 async fn world(app: &TestApp) -> World {
     // Every field of the target holds a value, so an allowed read is never a null.
     let target = app
-        .user_with("target", json!({ "publicEmail": "target@example.com" }))
+        .user_with(
+            "target",
+            json!({ "publicEmail": "target@example.com", "pronouns": "they/them" }),
+        )
         .await;
     let other = app.user("other").await;
     let victim = app.user("victim").await;

@@ -100,3 +100,127 @@ async fn public_email_is_one_of_the_users_confirmed_addresses() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn todays_profile_fields_round_trip_under_gitlabs_rules() {
+    each_backend(|app| async move {
+        let admin = Some(app.admin());
+        let u = app.user("prof").await;
+        let path = format!("/api/v4/users/{}", u.id);
+        // Defaults.
+        let res = app.get(&path, admin).await;
+        let b = &res.body;
+        assert_eq!(
+            (
+                &b["discord"],
+                &b["job_title"],
+                &b["pronouns"],
+                &b["bot"],
+                &b["theme_id"]
+            ),
+            (&json!(""), &json!(""), &Value::Null, &json!(false), &json!(1))
+        );
+        assert_eq!(
+            (&b["commit_email"], &b["locked"]),
+            (&json!("prof@example.com"), &json!(false))
+        );
+        // Written and read back exactly.
+        let res = app
+            .put(
+                &path,
+                admin,
+                json!({ "discord": "123456789012345678", "job_title": "Engineer", "pronouns": "she/her",
+                        "theme_id": 11, "commit_email": "prof@example.com" }),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let b = &res.body;
+        assert_eq!(
+            (
+                &b["discord"],
+                &b["job_title"],
+                &b["pronouns"],
+                &b["theme_id"],
+                &b["commit_email"]
+            ),
+            (
+                &json!("123456789012345678"),
+                &json!("Engineer"),
+                &json!("she/her"),
+                &json!(11),
+                &json!("prof@example.com")
+            )
+        );
+        // Others see the public ones, not the private ones.
+        let other = app.user("other").await;
+        let q = "query($id: ID!) { user(id: $id) { discord jobTitle pronouns bot themeId } }";
+        let res = app.gql(Some(&other.token), q, json!({ "id": u.id.to_string() })).await;
+        assert_eq!(res.body["data"]["user"]["jobTitle"], "Engineer");
+        assert_eq!(res.body["data"]["user"]["themeId"], Value::Null);
+        assert_eq!(res.code(), "FORBIDDEN");
+        let res = app.get(&path, Some(&other.token)).await;
+        assert_eq!(res.body["pronouns"], "she/her");
+        assert!(res.body.get("theme_id").is_none() && res.body.get("commit_email").is_none());
+        // Bad values: 400 with GitLab's words, nothing changed.
+        for (body, field, message) in [
+            (
+                json!({ "discord": "not-a-snowflake" }),
+                "discord",
+                "must contain only a discord user ID.",
+            ),
+            (json!({ "theme_id": 12 }), "theme_id", "is not included in the list"),
+            (
+                json!({ "pronouns": "p".repeat(51) }),
+                "pronouns",
+                "is too long (maximum is 50 characters)",
+            ),
+            (
+                json!({ "job_title": "j".repeat(201) }),
+                "job_title",
+                "is too long (maximum is 200 characters)",
+            ),
+            (
+                json!({ "commit_email": "nobody@example.com" }),
+                "commit_email",
+                "is not an email you own",
+            ),
+        ] {
+            app.put(&path, admin, body)
+                .await
+                .assert(400, json!({ "message": { field: [message] } }));
+        }
+        let res = app.get(&path, admin).await;
+        assert_eq!(
+            (&res.body["discord"], &res.body["theme_id"]),
+            (&json!("123456789012345678"), &json!(11))
+        );
+        // Empty clears; a removed commit address falls back to the primary.
+        let e = app
+            .post(
+                &format!("{path}/emails"),
+                admin,
+                json!({ "email": "work@example.com", "skip_confirmation": true }),
+            )
+            .await;
+        app.put(
+            &path,
+            admin,
+            json!({ "commit_email": "work@example.com", "pronouns": "" }),
+        )
+        .await;
+        let res = app.get(&path, admin).await;
+        assert_eq!(
+            (&res.body["commit_email"], &res.body["pronouns"]),
+            (&json!("work@example.com"), &Value::Null)
+        );
+        app.delete(&format!("{path}/emails/{}", e.body["id"]), admin).await;
+        assert_eq!(app.get(&path, admin).await.body["commit_email"], "prof@example.com");
+        // Locked while too many wrong passwords keep it locked.
+        for _ in 0..10 {
+            app.sign_in("prof", "wrong-password").await;
+        }
+        assert_eq!(app.get(&path, admin).await.body["locked"], true);
+        assert_eq!(app.get("/api/v4/user", Some(&u.token)).await.body["locked"], true);
+    })
+    .await;
+}

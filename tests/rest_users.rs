@@ -8,9 +8,13 @@ use serde_json::{Value, json};
 use crate::common::{Res, TestApp, each_backend};
 
 const BASIC: [&str; 6] = ["avatar_url", "id", "name", "state", "username", "web_url"];
-const SINGLE_EXTRA: [&str; 9] = [
+const SINGLE_EXTRA: [&str; 13] = [
     "bio",
+    "bot",
     "created_at",
+    "discord",
+    "job_title",
+    "pronouns",
     "linkedin",
     "location",
     "organization",
@@ -19,7 +23,14 @@ const SINGLE_EXTRA: [&str; 9] = [
     "twitter",
     "website_url",
 ];
-const FULL: [&str; 29] = [
+const FULL: [&str; 36] = [
+    "bot",
+    "commit_email",
+    "discord",
+    "job_title",
+    "locked",
+    "pronouns",
+    "theme_id",
     "avatar_url",
     "bio",
     "can_create_group",

@@ -42,6 +42,15 @@ pub struct Model {
     pub created_by_id: Option<i32>,
     /// The address shown to everyone: one of the user's confirmed addresses, or none.
     pub public_email: Option<String>,
+    /// A Discord user id (17 to 20 digits), or empty.
+    pub discord: String,
+    pub job_title: String,
+    pub pronouns: Option<String>,
+    /// The UI theme (GitLab's 1-11).
+    pub theme_id: i32,
+    /// The address commits are made with: one of the user's confirmed addresses, or none (the
+    /// primary is used).
+    pub commit_email: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ mod m20261202_000001_seal_mail;
 mod m20261203_000001_create_custom_attributes;
 mod m20261203_000002_token_rotation;
 mod m20261203_000003_public_email;
+mod m20261203_000004_profile_fields;
 mod util;
 
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_create_custom_attributes::Migration),
             Box::new(m20261203_000002_token_rotation::Migration),
             Box::new(m20261203_000003_public_email::Migration),
+            Box::new(m20261203_000004_profile_fields::Migration),
         ]
     }
 }

@@ -159,7 +159,7 @@ macro_rules! fields {
             columns: 0 $(| column(user::Column::$col))*,
             deprecation: deprecated!($($why)?),
             read: |$r, $env| {
-                let _ = $env;
+                let _ = (&$r, $env);
                 $val
             },
         }),*]
@@ -194,14 +194,21 @@ pub static USER: &[Field<UserRow>] = fields!(UserRow, |r, env| {
     "skype" "skype" Public Single Str [Skype] "Skype id." => Val::Str(&r.m.skype);
     "linkedin" "linkedin" Public Single Str [Linkedin] "LinkedIn profile." => Val::Str(&r.m.linkedin);
     "twitter" "twitter" Public Single Str [Twitter] "Twitter account." => Val::Str(&r.m.twitter);
+    "discord" "discord" Public Single Str [Discord] "Discord user id." => Val::Str(&r.m.discord);
     "websiteUrl" "website_url" Public Single Str [WebsiteUrl] "Personal website." => Val::Str(&r.m.website_url);
     "organization" "organization" Public Single Str [Organization] "Organization." => Val::Str(&r.m.organization);
+    "jobTitle" "job_title" Public Single Str [JobTitle] "Job title." => Val::Str(&r.m.job_title);
+    "pronouns" "pronouns" Public Single OptStr [Pronouns] "Pronouns." => Val::opt_str(r.m.pronouns.as_deref());
+    "bot" "bot" Public Single Bool [] "Whether the user is a bot: never here (usergraph has no bots)." =>
+        Val::Bool(false);
     "lastSignInAt" "last_sign_in_at" Private Full OptTime [LastSignInAt]
         "When the user last signed in before the current session. Private." => Val::opt_time(r.m.last_sign_in_at);
     "confirmedAt" "confirmed_at" Private Full OptTime [ConfirmedAt]
         "When the primary address was confirmed; null while unconfirmed. Private." => Val::opt_time(r.m.confirmed_at);
     "lastActivityOn" "last_activity_on" Private Full OptDate [LastActivityOn]
         "The last day the user was active. Private." => Val::opt_date(r.m.last_activity_on);
+    "themeId" "theme_id" Private Full Int [ThemeId] "Theme of the user's UI (1-11). Private." =>
+        Val::Int(r.m.theme_id.into());
     "colorSchemeId" "color_scheme_id" Private Full Int [ColorSchemeId]
         "Colour scheme of the user's UI. Private." => Val::Int(r.m.color_scheme_id.into());
     "projectsLimit" "projects_limit" Private Full Int [ProjectsLimit]
@@ -221,6 +228,12 @@ pub static USER: &[Field<UserRow>] = fields!(UserRow, |r, env| {
         "Whether two-factor authentication is on. Private." => Val::Bool(r.m.two_factor_enabled);
     "external" "external" Private Full Bool [External]
         "Whether the user is external (sees only what they are given). Private." => Val::Bool(r.m.external);
+    "commitEmail" "commit_email" Private Full Str [CommitEmail Email]
+        "The address commits are made with: the one chosen, else the primary. Private." =>
+        Val::Str(r.m.commit_email.as_deref().unwrap_or(&r.m.email));
+    "locked" "locked" Private Full Bool [LockedUntil]
+        "Whether the account is locked after too many failed sign-ins (for ten minutes). Private." =>
+        Val::Bool(r.m.locked_until.is_some_and(|t| t > time::now()));
     "privateToken" "private_token" PrivateToken Full Secret [] "The user's legacy private token. Private." =>
         r.private_token.as_deref().map_or(Val::Absent, Val::Str);
     "passwordExpiresAt" - Private Full OptTime [PasswordExpiresAt]
@@ -335,6 +348,13 @@ pub struct UserAttrs {
     pub organization: Option<String>,
     /// One of the user's confirmed addresses; empty clears it.
     pub public_email: Option<String>,
+    pub discord: Option<String>,
+    pub job_title: Option<String>,
+    /// Empty clears them.
+    pub pronouns: Option<String>,
+    pub theme_id: Option<i32>,
+    /// One of the user's confirmed addresses; empty means the primary.
+    pub commit_email: Option<String>,
     pub bio: Option<String>,
     pub location: Option<String>,
     pub projects_limit: Option<i64>,
@@ -404,8 +424,13 @@ pub static USER_ATTRS: &[Attr<CreateUser>] = attrs!(CreateUser, {
     "skype" "skype" Str Both "Skype id." => |c, v| c.attrs.skype = text(v);
     "linkedin" "linkedin" Str Both "LinkedIn profile." => |c, v| c.attrs.linkedin = text(v);
     "twitter" "twitter" Str Both "Twitter account." => |c, v| c.attrs.twitter = text(v);
+    "discord" "discord" Str Both "Discord user id (17 to 20 digits); empty clears it." =>
+        |c, v| c.attrs.discord = text(v);
     "websiteUrl" "website_url" Str Both "Personal website." => |c, v| c.attrs.website_url = text(v);
     "organization" "organization" Str Both "Organization." => |c, v| c.attrs.organization = text(v);
+    "jobTitle" "job_title" Str Both "Job title (at most 200 characters)." => |c, v| c.attrs.job_title = text(v);
+    "pronouns" "pronouns" Str Both "Pronouns (at most 50 characters); empty clears them." =>
+        |c, v| c.attrs.pronouns = text(v);
     "bio" "bio" Str Both "Short biography." => |c, v| c.attrs.bio = text(v);
     "location" "location" Str Both "Location." => |c, v| c.attrs.location = text(v);
     "publicEmail" "public_email" Str Both
@@ -420,6 +445,11 @@ pub static USER_ATTRS: &[Attr<CreateUser>] = attrs!(CreateUser, {
     "externUid" "extern_uid" Str Both "External uid at `provider`." => |c, v| c.attrs.extern_uid = text(v);
     "provider" "provider" Str Both "External authentication provider of `externUid`." =>
         |c, v| c.attrs.provider = text(v);
+    "themeId" "theme_id" Int32 Both "Theme of the user's UI (1-11)." =>
+        |c, v| c.attrs.theme_id = int(v).and_then(|n| i32::try_from(n).ok());
+    "commitEmail" "commit_email" Str Both
+        "The address commits are made with: one of the user's confirmed addresses; empty means the primary." =>
+        |c, v| c.attrs.commit_email = text(v);
     "colorSchemeId" "color_scheme_id" Int32 Both "Colour scheme of the user's UI (1-7)." =>
         |c, v| c.attrs.color_scheme_id = int(v).and_then(|n| i32::try_from(n).ok());
     "resetPassword" "reset_password" Bool Create "Send the user a password reset link instead of setting a password." =>
@@ -466,6 +496,11 @@ by_index!(entity::user::Model {
     last_activity_on,
     created_by_id,
     public_email,
+    discord,
+    job_title,
+    pronouns,
+    theme_id,
+    commit_email,
 });
 
 /// A user with nothing read yet: empty text, `false`, zero, `None`, the epoch.
@@ -503,6 +538,11 @@ pub(crate) fn blank_user() -> user::Model {
         last_activity_on: None,
         created_by_id: None,
         public_email: None,
+        discord: String::new(),
+        job_title: String::new(),
+        pronouns: None,
+        theme_id: 0,
+        commit_email: None,
     }
 }
 
@@ -542,7 +582,8 @@ pub(crate) fn partial_user(res: &QueryResult, columns: &[user::Column]) -> Resul
                     CreatedAt => created_at, UpdatedAt => updated_at, ConfirmedAt => confirmed_at,
                     LastSignInAt => last_sign_in_at, CurrentSignInAt => current_sign_in_at,
                     LastActivityOn => last_activity_on, CreatedById => created_by_id,
-                    PublicEmail => public_email,
+                    PublicEmail => public_email, Discord => discord, JobTitle => job_title,
+                    Pronouns => pronouns, ThemeId => theme_id, CommitEmail => commit_email,
                 );
             }
             let read = columns.iter().fold(0, |bits, c| bits | column(*c));
@@ -625,6 +666,7 @@ pub fn fixture(id: i32) -> user::Model {
         projects_limit: 100,
         can_create_group: true,
         color_scheme_id: 1,
+        theme_id: 1,
         created_at: now,
         updated_at: now,
         ..blank_user()

@@ -34,8 +34,8 @@ pub trait Owned: EntityTrait<PrimaryKey: PrimaryKeyTrait<ValueType = i32>> {
         Self::find()
     }
     /// What else a deletion of `m` changes on its user (run just before it).
-    fn on_delete(_m: &Self::Model) -> Option<sea_orm::UpdateMany<entity::user::Entity>> {
-        None
+    fn on_delete(_m: &Self::Model) -> Vec<sea_orm::UpdateMany<entity::user::Entity>> {
+        Vec::new()
     }
 }
 
@@ -62,16 +62,19 @@ impl Owned for entity::email::Entity {
     fn id_column() -> Self::Column {
         entity::email::Column::Id
     }
-    /// A removed address stops being the user's public one.
-    fn on_delete(m: &Self::Model) -> Option<sea_orm::UpdateMany<entity::user::Entity>> {
+    /// A removed address stops being the user's public or commit one.
+    fn on_delete(m: &Self::Model) -> Vec<sea_orm::UpdateMany<entity::user::Entity>> {
         use entity::user;
         use sea_orm::sea_query::Expr;
-        Some(
-            user::Entity::update_many()
-                .col_expr(user::Column::PublicEmail, Expr::value(Option::<String>::None))
-                .filter(user::Column::Id.eq(m.user_id))
-                .filter(user::Column::PublicEmail.eq(m.email_canonical.as_str())),
-        )
+        [user::Column::PublicEmail, user::Column::CommitEmail]
+            .into_iter()
+            .map(|col| {
+                user::Entity::update_many()
+                    .col_expr(col, Expr::value(Option::<String>::None))
+                    .filter(user::Column::Id.eq(m.user_id))
+                    .filter(col.eq(m.email_canonical.as_str()))
+            })
+            .collect()
     }
     fn owner_of(m: &Self::Model) -> i32 {
         m.user_id
@@ -187,7 +190,7 @@ where
     };
     // First the user's reference to it: should the deletion then fail, the user only lost a
     // setting, and never points at a record that is gone.
-    if let Some(update) = E::on_delete(&m) {
+    for update in E::on_delete(&m) {
         update.exec(db).await?;
     }
     let res = E::delete_many().filter(E::id_column().eq(id)).exec(db).await?;

@@ -654,6 +654,7 @@ impl UserAttrs {
             ("website_url", &self.website_url),
             ("organization", &self.organization),
             ("public_email", &self.public_email),
+            ("commit_email", &self.commit_email),
             ("bio", &self.bio),
             ("location", &self.location),
             ("provider", &self.provider),
@@ -668,6 +669,23 @@ impl UserAttrs {
         }
         if let Some(v) = &self.website_url {
             e.web_url("website_url", v);
+        }
+        for (field, v, max) in [("job_title", &self.job_title, 200), ("pronouns", &self.pronouns, 50)] {
+            if let Some(v) = v {
+                e.max_len(field, v, max);
+                e.single_line(field, v);
+            }
+        }
+        if let Some(d) = &self.discord
+            && !d.is_empty()
+            && !((17..=20).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+        {
+            e.add("discord", "must contain only a discord user ID.");
+        }
+        if let Some(t) = self.theme_id
+            && !(1..=11).contains(&t)
+        {
+            e.add("theme_id", "is not included in the list");
         }
         if let Some(p) = self.projects_limit {
             e.non_negative_i32("projects_limit", p);
@@ -698,9 +716,17 @@ fn public_email(a: &UserAttrs) -> Option<String> {
         .map(normalize_email)
 }
 
-/// GitLab's refusal of a public address that is not one of the user's confirmed ones.
-fn not_owned() -> AppError {
-    AppError::field("public_email", "is not an email you own")
+/// The commit address asked for, normalized; `None` for the primary.
+fn commit_email(a: &UserAttrs) -> Option<String> {
+    a.commit_email
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(normalize_email)
+}
+
+/// GitLab's refusal of a public or commit address that is not one of the user's confirmed ones.
+fn not_owned(field: &str) -> AppError {
+    AppError::field(field, "is not an email you own")
 }
 
 /// Whether `address` is one of the user's confirmed addresses (primary or secondary).
@@ -807,10 +833,12 @@ pub async fn create(st: &AppState, viewer: &Viewer, input: CreateUser) -> AppRes
     check_conflicts(db, None, a.email.as_deref(), a.username.as_deref()).await?;
     a.validate(true, input.reset_password)?;
     // A new user's only address is the primary, confirmed at once or not at all.
-    if let Some(p) = public_email(a)
-        && !(input.skip_confirmation && a.email.as_deref().map(normalize_email) == Some(p))
-    {
-        return Err(not_owned());
+    for (field, chosen) in [("public_email", public_email(a)), ("commit_email", commit_email(a))] {
+        if let Some(p) = chosen
+            && !(input.skip_confirmation && a.email.as_deref().map(normalize_email) == Some(p))
+        {
+            return Err(not_owned(field));
+        }
     }
     if let (Some(p), Some(u)) = (&a.provider, &a.extern_uid) {
         check_identity_free(db, None, p, u).await?;
@@ -932,6 +960,11 @@ async fn insert_user(
         external: given(a.external),
         color_scheme_id: given(a.color_scheme_id),
         public_email: Set(public_email(a)),
+        commit_email: Set(commit_email(a)),
+        discord: given(a.discord.clone()),
+        job_title: given(a.job_title.clone()),
+        pronouns: Set(a.pronouns.clone().filter(|p| !p.is_empty())),
+        theme_id: given(a.theme_id),
         created_at: Set(now),
         updated_at: Set(now),
         confirmed_at: Set(input.skip_confirmation.then_some(now)),
@@ -1028,10 +1061,12 @@ pub async fn update(
     let current = find(db, r).await?;
     check_conflicts(db, Some(current.id), a.email.as_deref(), a.username.as_deref()).await?;
     a.validate(false, false)?;
-    if let Some(p) = public_email(&a)
-        && !owns_confirmed(db, current.id, &p).await?
-    {
-        return Err(not_owned());
+    for (field, chosen) in [("public_email", public_email(&a)), ("commit_email", commit_email(&a))] {
+        if let Some(p) = chosen
+            && !owns_confirmed(db, current.id, &p).await?
+        {
+            return Err(not_owned(field));
+        }
     }
     if let (Some(p), Some(u)) = (&a.provider, &a.extern_uid) {
         check_identity_free(db, Some(current.id), p, u).await?;
@@ -1094,6 +1129,16 @@ async fn apply_update(
     if a.public_email.is_some() {
         m.public_email = Set(public_email(a));
     }
+    if a.commit_email.is_some() {
+        m.commit_email = Set(commit_email(a));
+    }
+    set_str!(discord, job_title);
+    if let Some(v) = &a.pronouns {
+        m.pronouns = Set(Some(v.clone()).filter(|p| !p.is_empty()));
+    }
+    if let Some(v) = a.theme_id {
+        m.theme_id = Set(v);
+    }
     if let Some(h) = new_hash {
         let by = match actor.id == current.id {
             true => ChosenBy::Owner,
@@ -1121,6 +1166,9 @@ async fn apply_update(
             // The old primary address is gone: it cannot stay the public one.
             if a.public_email.is_none() && current.public_email.as_deref() == Some(current.email.as_str()) {
                 m.public_email = Set(None);
+            }
+            if a.commit_email.is_none() && current.commit_email.as_deref() == Some(current.email.as_str()) {
+                m.commit_email = Set(None);
             }
             m.email = Set(addr);
         }

@@ -164,14 +164,21 @@ def test_personal_access_tokens(gl):
     assert err.value.response_code == 400
 
 
-def test_public_email_round_trips(gl):
+def test_profile_fields_round_trip(gl):
     name = unique("pub")
-    user = new_user(gl, username=name, email=f"{name}@example.com", public_email=f"{name}@example.com")
-    assert gl.users.get(user.id).public_email == f"{name}@example.com"
+    user = new_user(
+        gl, username=name, email=f"{name}@example.com", public_email=f"{name}@example.com", theme_id=2,
+        pronouns="they/them", job_title="Tester",
+    )
+    fetched = gl.users.get(user.id)
+    assert fetched.public_email == f"{name}@example.com"
+    assert (fetched.theme_id, fetched.pronouns, fetched.job_title) == (2, "they/them", "Tester")
     assert [u.id for u in gl.users.list(public_email=f"{name}@example.com", without_project_bots=True)] == [user.id]
     user.public_email = ""
+    user.theme_id = 3
     user.save()
-    assert gl.users.get(user.id).public_email is None
+    fetched = gl.users.get(user.id)
+    assert (fetched.public_email, fetched.theme_id) == (None, 3)
     user.public_email = "someone-else@example.com"
     with pytest.raises(gitlab.exceptions.GitlabUpdateError) as err:
         user.save()
