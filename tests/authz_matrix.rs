@@ -92,6 +92,7 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
     ("themeId", Field::Private, ""),
     ("commitEmail", Field::Private, ""),
     ("locked", Field::Private, ""),
+    ("note", Field::Admin, ""),
     ("skype", Field::Public, ""),
     ("linkedin", Field::Public, ""),
     ("twitter", Field::Public, ""),
@@ -151,7 +152,7 @@ async fn world(app: &TestApp) -> World {
     let target = app
         .user_with(
             "target",
-            json!({ "publicEmail": "target@example.com", "pronouns": "they/them" }),
+            json!({ "publicEmail": "target@example.com", "pronouns": "they/them", "note": "watch" }),
         )
         .await;
     let other = app.user("other").await;

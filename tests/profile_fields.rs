@@ -224,3 +224,38 @@ async fn todays_profile_fields_round_trip_under_gitlabs_rules() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_admin_note_is_for_admins_alone() {
+    each_backend(|app| async move {
+        let admin = Some(app.admin());
+        let u = app.user_with("noted", json!({ "note": "Asked for\na refund" })).await;
+        let path = format!("/api/v4/users/{}", u.id);
+        assert_eq!(app.get(&path, admin).await.body["note"], "Asked for\na refund");
+        // Not to the user, on any representation; not to others.
+        let res = app.get("/api/v4/user", Some(&u.token)).await;
+        assert_eq!(res.status, 200);
+        assert!(res.body.get("note").is_none());
+        assert!(app.get(&path, Some(&u.token)).await.body.get("note").is_none());
+        let res = app.gql(Some(&u.token), "{ currentUser { note } }", json!({})).await;
+        assert_eq!(
+            (res.code(), &res.body["data"]["currentUser"]["note"]),
+            ("FORBIDDEN".to_string(), &Value::Null)
+        );
+        // An admin's own GET /user has it.
+        assert!(app.get("/api/v4/user", admin).await.body.get("note").is_some());
+        // Written by admins, up to 1000 characters; empty clears it.
+        app.put(&path, admin, json!({ "note": "n".repeat(1001) })).await.assert(
+            400,
+            json!({ "message": { "note": ["is too long (maximum is 1000 characters)"] } }),
+        );
+        assert_eq!(
+            app.put(&path, admin, json!({ "note": "" })).await.body["note"],
+            Value::Null
+        );
+        app.put(&path, Some(&u.token), json!({ "note": "mine" }))
+            .await
+            .assert(403, json!({ "message": "403 Forbidden" }));
+    })
+    .await;
+}

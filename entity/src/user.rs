@@ -51,6 +51,8 @@ pub struct Model {
     /// The address commits are made with: one of the user's confirmed addresses, or none (the
     /// primary is used).
     pub commit_email: Option<String>,
+    /// Administrators' note on the user, for admins' eyes only.
+    pub note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ mod m20261203_000001_create_custom_attributes;
 mod m20261203_000002_token_rotation;
 mod m20261203_000003_public_email;
 mod m20261203_000004_profile_fields;
+mod m20261203_000005_admin_note;
 mod util;
 
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_token_rotation::Migration),
             Box::new(m20261203_000003_public_email::Migration),
             Box::new(m20261203_000004_profile_fields::Migration),
+            Box::new(m20261203_000005_admin_note::Migration),
         ]
     }
 }

@@ -231,6 +231,8 @@ pub static USER: &[Field<UserRow>] = fields!(UserRow, |r, env| {
     "commitEmail" "commit_email" Private Full Str [CommitEmail Email]
         "The address commits are made with: the one chosen, else the primary. Private." =>
         Val::Str(r.m.commit_email.as_deref().unwrap_or(&r.m.email));
+    "note" "note" Admin Admin OptStr [Note] "Administrators' note on the user. Admin only." =>
+        Val::opt_str(r.m.note.as_deref());
     "locked" "locked" Private Full Bool [LockedUntil]
         "Whether the account is locked after too many failed sign-ins (for ten minutes). Private." =>
         Val::Bool(r.m.locked_until.is_some_and(|t| t > time::now()));
@@ -355,6 +357,8 @@ pub struct UserAttrs {
     pub theme_id: Option<i32>,
     /// One of the user's confirmed addresses; empty means the primary.
     pub commit_email: Option<String>,
+    /// Empty clears it.
+    pub note: Option<String>,
     pub bio: Option<String>,
     pub location: Option<String>,
     pub projects_limit: Option<i64>,
@@ -428,6 +432,8 @@ pub static USER_ATTRS: &[Attr<CreateUser>] = attrs!(CreateUser, {
         |c, v| c.attrs.discord = text(v);
     "websiteUrl" "website_url" Str Both "Personal website." => |c, v| c.attrs.website_url = text(v);
     "organization" "organization" Str Both "Organization." => |c, v| c.attrs.organization = text(v);
+    "note" "note" Str Both "Administrators' note on the user (at most 1000 characters); empty clears it." =>
+        |c, v| c.attrs.note = text(v);
     "jobTitle" "job_title" Str Both "Job title (at most 200 characters)." => |c, v| c.attrs.job_title = text(v);
     "pronouns" "pronouns" Str Both "Pronouns (at most 50 characters); empty clears them." =>
         |c, v| c.attrs.pronouns = text(v);
@@ -501,6 +507,7 @@ by_index!(entity::user::Model {
     pronouns,
     theme_id,
     commit_email,
+    note,
 });
 
 /// A user with nothing read yet: empty text, `false`, zero, `None`, the epoch.
@@ -543,6 +550,7 @@ pub(crate) fn blank_user() -> user::Model {
         pronouns: None,
         theme_id: 0,
         commit_email: None,
+        note: None,
     }
 }
 
@@ -583,7 +591,7 @@ pub(crate) fn partial_user(res: &QueryResult, columns: &[user::Column]) -> Resul
                     LastSignInAt => last_sign_in_at, CurrentSignInAt => current_sign_in_at,
                     LastActivityOn => last_activity_on, CreatedById => created_by_id,
                     PublicEmail => public_email, Discord => discord, JobTitle => job_title,
-                    Pronouns => pronouns, ThemeId => theme_id, CommitEmail => commit_email,
+                    Pronouns => pronouns, ThemeId => theme_id, CommitEmail => commit_email, Note => note,
                 );
             }
             let read = columns.iter().fold(0, |bits, c| bits | column(*c));
@@ -732,7 +740,7 @@ mod tests {
         // in every cut, but only when asked for and only to admins).
         assert!(
             USER.iter()
-                .all(|f| f.who == Who::Public || f.who == Who::Admin || f.shape == Shape::Full)
+                .all(|f| f.who == Who::Public || f.who == Who::Admin || f.shape >= Shape::Full)
         );
     }
 }

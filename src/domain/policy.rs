@@ -48,9 +48,18 @@ pub fn sees_admin_view(viewer: &Viewer) -> bool {
 /// everyone else the single one for one user and the basic one in lists.
 pub fn user_shape(viewer: &Viewer, one_user: bool) -> Shape {
     match (sees_admin_view(viewer), one_user) {
-        (true, _) => Shape::Full,
+        (true, _) => Shape::Admin,
         (false, true) => Shape::Single,
         (false, false) => Shape::Basic,
+    }
+}
+
+/// The representation of the viewer themself (`GET /user`): the full one, or the admin's one
+/// for an admin.
+pub fn own_shape(viewer: &Viewer) -> Shape {
+    match sees_admin_view(viewer) {
+        true => Shape::Admin,
+        false => Shape::Full,
     }
 }
 

@@ -27,12 +27,14 @@ pub enum Who {
 
 /// The smallest of GitLab's REST representations of a user that shows a field: the basic one
 /// (lists for non-admins, authors), the single one (one user for non-admins), the full one
-/// (admins, and `GET /user`). Records other than users have one representation: `Basic`.
+/// (the user themself on `GET /user`), the admin's one (admins: GitLab's `UserWithAdmin`, the
+/// full one and what only admins see). Records other than users have one representation: `Basic`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Shape {
     Basic,
     Single,
     Full,
+    Admin,
 }
 
 /// A field's type, as both fronts and the OpenAPI document name it. GraphQL makes every field

@@ -670,6 +670,9 @@ impl UserAttrs {
         if let Some(v) = &self.website_url {
             e.web_url("website_url", v);
         }
+        if let Some(n) = &self.note {
+            e.max_len("note", n, 1000);
+        }
         for (field, v, max) in [("job_title", &self.job_title, 200), ("pronouns", &self.pronouns, 50)] {
             if let Some(v) = v {
                 e.max_len(field, v, max);
@@ -964,6 +967,7 @@ async fn insert_user(
         discord: given(a.discord.clone()),
         job_title: given(a.job_title.clone()),
         pronouns: Set(a.pronouns.clone().filter(|p| !p.is_empty())),
+        note: Set(a.note.clone().filter(|n| !n.is_empty())),
         theme_id: given(a.theme_id),
         created_at: Set(now),
         updated_at: Set(now),
@@ -1135,6 +1139,9 @@ async fn apply_update(
     set_str!(discord, job_title);
     if let Some(v) = &a.pronouns {
         m.pronouns = Set(Some(v.clone()).filter(|p| !p.is_empty()));
+    }
+    if let Some(v) = &a.note {
+        m.note = Set(Some(v.clone()).filter(|n| !n.is_empty()));
     }
     if let Some(v) = a.theme_id {
         m.theme_id = Set(v);

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use serde_json::{Map, Value, json};
 
 use crate::domain::fields::{self, CreateUser};
-use crate::domain::shape::{Attr, AttrTy, Field, On, Shape, Ty};
+use crate::domain::shape::{Attr, AttrTy, Field, On, Shape, Ty, Who};
 use crate::domain::tokens;
 
 /// The paths and the schemas no declaration describes (errors, events).
@@ -58,7 +58,7 @@ fn record<R>(fields: &[Field<R>], cut: Shape) -> Value {
         properties.insert(name.to_string(), schema);
         // The legacy token shows only under sudo, custom attributes only when asked for, a
         // token's value when it is made.
-        if !matches!(f.ty, Ty::Secret | Ty::Attributes | Ty::Revealed) {
+        if !matches!(f.ty, Ty::Secret | Ty::Attributes | Ty::Revealed) && f.who != Who::Admin {
             required.push(Value::String(name.to_string()));
         }
     }
@@ -100,7 +100,7 @@ pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     let schemas = [
         ("UserBasic", record(fields::USER, Shape::Basic)),
         ("User", record(fields::USER, Shape::Single)),
-        ("UserFull", record(fields::USER, Shape::Full)),
+        ("UserFull", record(fields::USER, Shape::Admin)),
         ("SshKey", record(fields::SSH_KEY, Shape::Basic)),
         ("Email", record(fields::EMAIL, Shape::Basic)),
         ("ImpersonationToken", record(fields::TOKEN, Shape::Basic)),

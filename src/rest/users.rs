@@ -41,12 +41,12 @@ fn env(st: &AppState) -> String {
     st.cfg.external_url()
 }
 
-/// A user in the full representation, with identities.
+/// A user in the admin's representation, with identities (only admins create and modify users).
 async fn full(st: &AppState, row: UserRow) -> Result<Response, AppError> {
     let row = users::attach_identities(&st.db, row).await?;
     let base = env(st);
     let env = Env { external_url: &base };
-    Ok(Json(views::user(&row, Shape::Full, env)).into_response())
+    Ok(Json(views::user(&row, Shape::Admin, env)).into_response())
 }
 
 pub async fn list(
@@ -88,7 +88,7 @@ pub async fn list(
     let shape = policy::user_shape(&viewer, false);
     let read = Read {
         columns: None,
-        identities: shape == Shape::Full,
+        identities: shape >= Shape::Full,
         custom_attributes: p.boolean("with_custom_attributes")?.unwrap_or(false),
     };
     if keyset {
@@ -136,7 +136,7 @@ pub async fn show(
     let with_attributes = p.boolean("with_custom_attributes")?.unwrap_or(false);
     let shape = policy::user_shape(&viewer, true);
     let row = match shape {
-        Shape::Full => users::get_with_identities(&st.db, &viewer, id).await?,
+        Shape::Full | Shape::Admin => users::get_with_identities(&st.db, &viewer, id).await?,
         _ => users::get(&st.db, &viewer, &UserRef::Id(id)).await?,
     };
     let row = match with_attributes {
@@ -152,7 +152,7 @@ pub async fn me(State(st): State<AppState>, Signed(viewer): Signed) -> Result<Re
     let row = users::me(&st.db, &st.keys, &viewer).await?;
     let base = env(&st);
     let env = Env { external_url: &base };
-    Ok(Json(views::user(&row, Shape::Full, env)).into_response())
+    Ok(Json(views::user(&row, policy::own_shape(&viewer), env)).into_response())
 }
 
 pub async fn create(State(st): State<AppState>, Signed(viewer): Signed, p: Params) -> Result<Response, AppError> {
@@ -182,7 +182,7 @@ pub async fn delete(
         Some(row) => {
             let base = env(&st);
             let env = Env { external_url: &base };
-            Ok(Json(views::user(&row, Shape::Full, env)).into_response())
+            Ok(Json(views::user(&row, Shape::Admin, env)).into_response())
         }
         None => Ok(Json(json!({})).into_response()),
     }
