@@ -93,6 +93,7 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
     ("commitEmail", Field::Private, ""),
     ("locked", Field::Private, ""),
     ("note", Field::Admin, ""),
+    ("status", Field::Public, "{ emoji }"),
     ("skype", Field::Public, ""),
     ("linkedin", Field::Public, ""),
     ("twitter", Field::Public, ""),
@@ -169,6 +170,8 @@ async fn world(app: &TestApp) -> World {
             "mutation {{ createPersonalAccessToken(input: {{ name: \"p\", scopes: [{scopes}] }}) {{ token {{ id token }} }} }}"
         )
     };
+    app.put("/api/v4/user/status", Some(&target.token), json!({ "emoji": "tea" }))
+        .await;
     let res = gql(&target.token, pat("\"read_user\"")).await;
     let read_user = res.data()["createPersonalAccessToken"]["token"]["token"]
         .as_str()
@@ -603,6 +606,13 @@ fn ops() -> Vec<Op> {
             query: |_| "mutation { revokePersonalAccessToken(input: { id: \"999999\" }) { token { id } } }".into(),
         },
         Op {
+            name: "setUserStatus",
+            level: Level::Signed,
+            write: true,
+            allowed: Outcome::Ok,
+            query: |_| "mutation { setUserStatus(input: { emoji: \"tea\" }) { status { emoji } } }".into(),
+        },
+        Op {
             name: "rotatePersonalAccessToken",
             level: Level::Signed,
             write: true,
@@ -907,6 +917,10 @@ const ENDPOINTS: &[(&str, &str, Level, u16)] = &[
         Level::Signed,
         404,
     ),
+    ("GET", "/api/v4/user/status", Level::Signed, 200),
+    ("PUT", "/api/v4/user/status", Level::Signed, 200),
+    ("PATCH", "/api/v4/user/status", Level::Signed, 200),
+    ("GET", "/api/v4/users/{t}/status", Level::Anyone, 200),
     ("GET", "/api/v4/user/activities", Level::Admin, 200),
     ("DELETE", "/api/v4/users/{t}/identities/nope", Level::Admin, 404),
     ("POST", "/api/v4/users/{d}/deactivate", Level::Admin, 201),

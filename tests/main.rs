@@ -24,4 +24,5 @@ mod rest_users;
 mod schema_sdl;
 mod security;
 pub mod subscriptions;
+mod user_status;
 mod users_lists;

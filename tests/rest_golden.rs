@@ -488,6 +488,26 @@ async fn every_endpoint_answers_as_recorded() {
         )
         .await;
 
+        // Status.
+        t.json(
+            "set a status",
+            put.clone(),
+            "/api/v4/user/status",
+            Some(&jane_token),
+            json!({ "emoji": "coffee", "message": "Back <soon>", "availability": "busy" }),
+        )
+        .await;
+        t.json(
+            "set a status: unknown emoji",
+            put.clone(),
+            "/api/v4/user/status",
+            Some(&jane_token),
+            json!({ "emoji": "not_an_emoji" }),
+        )
+        .await;
+        t.call("a user's status", get.clone(), "/api/v4/users/jane/status", None, None).await;
+        t.call("no status", get.clone(), "/api/v4/user/status", Some(&bob_token), None).await;
+
         // Events and activities.
         let ingest = "mutation($a: ID!) { createEvent(input: { authorId: $a, action: pushed, targetType: ISSUE,
             targetId: 7, targetTitle: \"A bug\", projectId: 3, data: { ref: \"main\" } }) { event { createdAt } } }";

@@ -11,3 +11,4 @@ pub mod prelude;
 pub mod ssh_key;
 pub mod token;
 pub mod user;
+pub mod user_status;

@@ -50,6 +50,8 @@ pub enum UserAction {
     Banned,
     Unbanned,
     Approved,
+    /// The user's status was set or cleared.
+    StatusChanged,
 }
 
 /// One committed change.

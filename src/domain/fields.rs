@@ -324,6 +324,43 @@ pub static TOKEN: &[Field<ShownToken>] = fields!(ShownToken, |r, env| {
         Val::Bool(r.model.kind == "impersonation");
 });
 
+/// A message as HTML: the text escaped, so a client that renders it shows it as written.
+pub fn message_html(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for c in message.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A user's status, or none (GitLab then shows every part as null).
+#[derive(Clone, Debug, Default)]
+pub struct StatusRow(pub Option<entity::user_status::Model>);
+
+/// A user's status. Public.
+pub static STATUS: &[Field<StatusRow>] = fields!(StatusRow, |r, env| {
+    "emoji" "emoji" Public Basic OptStr [] "The emoji's name (GitLab's names, e.g. `coffee`)." =>
+        Val::opt_str(r.0.as_ref().map(|s| s.emoji.as_str()));
+    "availability" "availability" Public Basic OptStr [] "`not_set` or `busy`." =>
+        Val::opt_str(r.0.as_ref().map(|s| s.availability.as_str()));
+    "message" "message" Public Basic OptStr [] "The message (at most 100 characters)." =>
+        Val::opt_str(r.0.as_ref().and_then(|s| s.message.as_deref()));
+    "messageHtml" "message_html" Public Basic OptStr [] "The message as HTML, escaped." =>
+        match r.0.as_ref() {
+            Some(s) => Val::String(message_html(s.message.as_deref().unwrap_or(""))),
+            None => Val::Null,
+        };
+    "clearStatusAt" "clear_status_at" Public Basic OptTime [] "When the status clears itself; null: never." =>
+        Val::opt_time(r.0.as_ref().and_then(|s| s.clear_status_at));
+});
+
 /// When a user was last active (`GET /user/activities`), for admins.
 #[derive(Clone, Debug)]
 pub struct ActivityRow(pub user::Model);
@@ -735,6 +772,7 @@ mod tests {
         check(EMAIL);
         check(TOKEN);
         check(ACTIVITY);
+        check(STATUS);
         check(CUSTOM_ATTRIBUTE);
         // Private fields of a user are in the full cut only (custom attributes, admin-only, show
         // in every cut, but only when asked for and only to admins).

@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod shape;
 pub mod ssh_keys;
 pub mod states;
+pub mod status;
 pub mod tokens;
 pub mod users;
 pub mod validate;

@@ -21,7 +21,8 @@ use super::context::CtxExt;
 use super::guards;
 use super::scalars::Date;
 use crate::domain::fields::{
-    self, ACTIVITY, ActivityRow, CUSTOM_ATTRIBUTE, CreateUser, EMAIL, IDENTITY, SSH_KEY, ShownToken, TOKEN, USER_ATTRS,
+    self, ACTIVITY, ActivityRow, CUSTOM_ATTRIBUTE, CreateUser, EMAIL, IDENTITY, SSH_KEY, STATUS, ShownToken, StatusRow,
+    TOKEN, USER_ATTRS,
 };
 use crate::domain::policy;
 use crate::domain::shape::{Attr, AttrTy, AttrVal, Env, Field, On, Ty, Val, Who};
@@ -306,6 +307,20 @@ impl Declared for CustomAttributeType {
     }
 }
 
+pub struct UserStatusType;
+impl Declared for UserStatusType {
+    type Row = StatusRow;
+    const NAME: &'static str = "UserStatus";
+    const DOC: &'static str = "A user's status: an emoji, a message and availability. Public.";
+    fn fields() -> &'static [Field<StatusRow>] {
+        STATUS
+    }
+    fn owner(row: &StatusRow) -> i32 {
+        row.0.as_ref().map_or(0, |s| s.user_id)
+    }
+}
+
+pub type UserStatus = Obj<UserStatusType>;
 pub type CustomAttribute = Obj<CustomAttributeType>;
 pub type Identity = Obj<IdentityType>;
 pub type SshKey = Obj<SshKeyType>;

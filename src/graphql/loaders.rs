@@ -46,6 +46,22 @@ impl Loader<CustomAttributesOf> for DbLoader {
     }
 }
 
+/// The standing status of a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StatusOf(pub i32);
+
+impl Loader<StatusOf> for DbLoader {
+    type Value = entity::user_status::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[StatusOf]) -> Result<HashMap<StatusOf, Self::Value>, Self::Error> {
+        let rows = crate::domain::status::of_users(&self.db, &ids(keys, |k| k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|r| (StatusOf(r.user_id), r)).collect())
+    }
+}
+
 /// A user by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct UserId(pub i32);

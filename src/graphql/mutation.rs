@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 
 use super::context::ClientAddr;
 use super::context::CtxExt;
-use super::declared::{CreateUserInput, CustomAttribute, UpdateUserInput};
+use super::declared::{CreateUserInput, CustomAttribute, UpdateUserInput, UserStatus};
 use super::inputs::parse_user_id;
 use super::types::user::User;
 use crate::domain::custom_attributes;
 use crate::domain::fields::UserRow;
 use crate::domain::sessions::{self, SignIn};
+use crate::domain::status::{self, StatusInput};
 use crate::domain::users::{self, UserRef};
 
 /// What can be changed.
@@ -141,6 +142,28 @@ pub struct SignInPayload {
 #[derive(Default)]
 pub struct UserMutation;
 
+/// The caller's new status; every part left out is cleared, and nothing at all clears the status.
+#[derive(InputObject)]
+pub struct SetUserStatusInput {
+    /// An emoji's name (GitLab's names, e.g. `coffee`); `speech_balloon` when a message is set
+    /// without one.
+    pub emoji: Option<String>,
+    /// At most 100 characters.
+    pub message: Option<String>,
+    /// `not_set` (default) or `busy`.
+    pub availability: Option<String>,
+    /// Clears the status after `30_minutes`, `3_hours`, `8_hours`, `1_day`, `3_days`, `7_days` or
+    /// `30_days`; never when left out.
+    pub clear_status_after: Option<String>,
+}
+
+/// Result of `setUserStatus`.
+#[derive(SimpleObject)]
+pub struct UserStatusPayload {
+    /// The status; null when it was cleared.
+    pub status: Option<UserStatus>,
+}
+
 #[Object]
 impl UserMutation {
     /// Creates a user. Admin only.
@@ -201,6 +224,26 @@ impl UserMutation {
         let r = UserRef::Id(parse_user_id("userId", &input.user_id)?);
         let u = users::delete_identity(&st.db, &st.changes, ctx.viewer()?, &r, &input.provider).await?;
         Ok(UserPayload { user: User(u) })
+    }
+
+    /// Sets the caller's status (GitLab's `PUT /user/status`). Subscribers of `userChanged` hear
+    /// of it (STATUS_CHANGED).
+    async fn set_user_status(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: SetUserStatusInput,
+    ) -> Result<UserStatusPayload> {
+        let st = ctx.state()?;
+        let new = StatusInput {
+            emoji: input.emoji,
+            message: input.message,
+            availability: input.availability,
+            clear_status_after: input.clear_status_after,
+        };
+        let row = status::set(&st.db, &st.changes, ctx.viewer()?, new, true).await?;
+        Ok(UserStatusPayload {
+            status: row.0.is_some().then(|| UserStatus::new(row)),
+        })
     }
 
     /// Turns a user's two-factor authentication off. Admin only; not for administrators;

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod openapi;
 pub mod pagination;
 pub mod params;
+mod status;
 mod tokens;
 mod users;
 pub mod views;
@@ -72,6 +73,11 @@ pub fn router() -> Router<AppState> {
         .route("/keys", get(key_by_fingerprint))
         .route("/keys/{id}", get(key_by_id))
         .route("/user", get(users::me))
+        .route(
+            "/user/status",
+            get(status::mine).put(status::replace).patch(status::change),
+        )
+        .route("/users/{id}/status", get(status::of_user))
         .route("/user/keys", get(list_owned::<Keys>).post(add_owned::<Keys>))
         .route(
             "/user/keys/{key_id}",

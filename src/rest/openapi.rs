@@ -106,6 +106,7 @@ pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
         ("ImpersonationToken", record(fields::TOKEN, Shape::Basic)),
         ("PersonalAccessToken", record(fields::TOKEN, Shape::Basic)),
         ("TokenScope", token_scope()),
+        ("UserStatus", record(fields::STATUS, Shape::Basic)),
         ("UserActivity", record(fields::ACTIVITY, Shape::Basic)),
         ("UserCreate", attrs(fields::USER_ATTRS, true)),
         ("UserUpdate", attrs(fields::USER_ATTRS, false)),

@@ -185,6 +185,24 @@ def test_profile_fields_round_trip(gl):
     assert err.value.response_code == 400
 
 
+def test_user_status(gl):
+    user = new_user(gl)
+    token = user.personal_access_tokens.create({"name": "status", "scopes": ["api"]})
+    acting = gitlab.Gitlab(URL, private_token=token.token)
+    acting.auth()
+    status = acting.user.status.get()
+    assert status.emoji is None
+    status.emoji = "coffee"
+    status.message = "Brewing"
+    status.save()
+    seen = user.status.get()
+    assert (seen.emoji, seen.message, seen.message_html) == ("coffee", "Brewing", "Brewing")
+    status.emoji = "not_an_emoji"
+    with pytest.raises(gitlab.exceptions.GitlabUpdateError) as err:
+        status.save()
+    assert err.value.response_code == 400
+
+
 def test_pagination_over_several_pages(gl):
     created = {new_user(gl, name=f"Paged {i}").id for i in range(25)}
     everyone = gl.users.list(get_all=True, per_page=10)

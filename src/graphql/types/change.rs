@@ -29,6 +29,8 @@ pub enum UserChangeAction {
     Unbanned,
     /// The user's sign-up was approved.
     Approved,
+    /// The user's status was set or cleared.
+    StatusChanged,
 }
 
 impl From<UserAction> for UserChangeAction {
@@ -44,6 +46,7 @@ impl From<UserAction> for UserChangeAction {
             UserAction::Banned => UserChangeAction::Banned,
             UserAction::Unbanned => UserChangeAction::Unbanned,
             UserAction::Approved => UserChangeAction::Approved,
+            UserAction::StatusChanged => UserChangeAction::StatusChanged,
         }
     }
 }

@@ -17,17 +17,17 @@ use serde_json::Value as JsonValue;
 use super::account::TokenState;
 use super::event::{EventAction, EventTargetType};
 use crate::domain::events::{self, EventFilter};
-use crate::domain::fields::{self, UserRow};
+use crate::domain::fields::{self, StatusRow, UserRow};
 use crate::domain::shape::{Env, Field, Who};
 use crate::domain::tokens::{self, Kind};
 use crate::domain::users;
 use crate::graphql::connection::{Counting, Relay};
 use crate::graphql::context::CtxExt;
-use crate::graphql::declared::{self, AccessToken, CustomAttribute, Email, Identity, SshKey};
+use crate::graphql::declared::{self, AccessToken, CustomAttribute, Email, Identity, SshKey, UserStatus};
 use crate::graphql::guards;
 use crate::graphql::inputs::SortDirection;
 use crate::graphql::loaders::{
-    CustomAttributesOf, DbLoader, EmailsOf, EventCountOf, EventsOf, IdentitiesOf, KeysOf, TokensOf, UserId,
+    CustomAttributesOf, DbLoader, EmailsOf, EventCountOf, EventsOf, IdentitiesOf, KeysOf, StatusOf, TokensOf, UserId,
     loader_error,
 };
 use crate::graphql::scalars::Date;
@@ -115,6 +115,13 @@ impl UserLinks<'_> {
         let loader = ctx.data::<DataLoader<DbLoader>>()?;
         let rows = loader.load_one(CustomAttributesOf(id)).await?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(CustomAttribute::new).collect()))
+    }
+
+    /// The user's status; null when none is set or it has expired. Public.
+    async fn status(&self, ctx: &Context<'_>) -> Result<Option<UserStatus>> {
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
+        let row = loader.load_one(StatusOf(self.0.id())).await?;
+        Ok(row.map(|s| UserStatus::new(StatusRow(Some(s)))))
     }
 
     // (Described by the declaration.)
