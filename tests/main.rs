@@ -6,6 +6,7 @@ mod account_states;
 mod admin_tools;
 mod authz_matrix;
 mod custom_attributes;
+mod follows;
 pub mod graphql_account;
 mod graphql_auth;
 mod graphql_fast;

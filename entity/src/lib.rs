@@ -11,4 +11,5 @@ pub mod prelude;
 pub mod ssh_key;
 pub mod token;
 pub mod user;
+pub mod user_follow;
 pub mod user_status;

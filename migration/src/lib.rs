@@ -17,6 +17,7 @@ mod m20261203_000003_public_email;
 mod m20261203_000004_profile_fields;
 mod m20261203_000005_admin_note;
 mod m20261203_000006_create_user_statuses;
+mod m20261203_000007_create_user_follows;
 mod util;
 
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000004_profile_fields::Migration),
             Box::new(m20261203_000005_admin_note::Migration),
             Box::new(m20261203_000006_create_user_statuses::Migration),
+            Box::new(m20261203_000007_create_user_follows::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ pub mod decode;
 pub mod emails;
 pub mod events;
 pub mod fields;
+pub mod follows;
 pub mod limits;
 pub mod owned;
 pub mod owner;

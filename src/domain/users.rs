@@ -2,7 +2,7 @@
 //! and unblock. Every rule of the users API lives here.
 
 use chrono::{DateTime, Utc};
-use entity::{account_token, custom_attribute, email, event, identity, ssh_key, token, user};
+use entity::{account_token, custom_attribute, email, event, identity, ssh_key, token, user, user_follow};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
@@ -161,6 +161,10 @@ pub struct UserFilter {
     pub without_project_bots: bool,
     /// Users showing this public address (exact, in any case).
     pub public_email: Option<String>,
+    /// The users who follow this user.
+    pub followers_of: Option<i32>,
+    /// The users this user follows.
+    pub followed_by: Option<i32>,
     /// Only these ids (GraphQL's `ids`).
     pub ids: Option<Vec<i32>>,
     /// Only these usernames, in any case (GraphQL's `usernames`).
@@ -296,6 +300,28 @@ fn filtered(viewer: &Viewer, f: &UserFilter) -> AppResult<Select<user::Entity>> 
     }
     if f.admins && admin {
         q = q.filter(user::Column::Admin.eq(true));
+    }
+    if let Some(id) = f.followers_of {
+        q = q.filter(
+            user::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(user_follow::Column::FollowerId)
+                    .from(user_follow::Entity)
+                    .and_where(user_follow::Column::FolloweeId.eq(id))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(id) = f.followed_by {
+        q = q.filter(
+            user::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(user_follow::Column::FolloweeId)
+                    .from(user_follow::Entity)
+                    .and_where(user_follow::Column::FollowerId.eq(id))
+                    .to_owned(),
+            ),
+        );
     }
     if let Some(p) = f.public_email.as_deref().filter(|p| !p.is_empty()) {
         q = q.filter(user::Column::PublicEmail.eq(normalize_email(p)));
@@ -1230,6 +1256,22 @@ pub async fn delete(
     }
     changes.publish(db, Change::user_deleted(&u)).await;
     Ok(Some(UserRow::full(u).with_identities(identities)))
+}
+
+/// Locks user `id`'s row for the rest of the transaction `txn` (SQLite's write transaction
+/// already holds the database's one write lock).
+pub(crate) async fn lock_row(txn: &impl ConnectionTrait, id: i32) -> Result<(), DbErr> {
+    if txn.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        use sea_orm::QuerySelect;
+        user::Entity::find_by_id(id)
+            .select_only()
+            .column(user::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<i32>()
+            .one(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Deletes `u` and every row of theirs in one transaction (only while the user is in `state`,

@@ -141,6 +141,8 @@ impl From<UsersFilter> for UserFilter {
             exclude_external: f.exclude_external,
             without_project_bots: f.without_project_bots,
             public_email: f.public_email,
+            followers_of: None,
+            followed_by: None,
             ids: None,
             usernames: None,
             custom_attributes: f

@@ -10,6 +10,7 @@ use super::inputs::parse_user_id;
 use super::types::user::User;
 use crate::domain::custom_attributes;
 use crate::domain::fields::UserRow;
+use crate::domain::follows;
 use crate::domain::sessions::{self, SignIn};
 use crate::domain::status::{self, StatusInput};
 use crate::domain::users::{self, UserRef};
@@ -157,6 +158,15 @@ pub struct SetUserStatusInput {
     pub clear_status_after: Option<String>,
 }
 
+/// Result of `followUser` and `unfollowUser`.
+#[derive(SimpleObject)]
+pub struct FollowPayload {
+    /// The user followed or unfollowed.
+    pub user: User,
+    /// Whether anything changed (false: it was so already, or the caller named themself).
+    pub changed: bool,
+}
+
 /// Result of `setUserStatus`.
 #[derive(SimpleObject)]
 pub struct UserStatusPayload {
@@ -243,6 +253,36 @@ impl UserMutation {
         let row = status::set(&st.db, &st.changes, ctx.viewer()?, new, true).await?;
         Ok(UserStatusPayload {
             status: row.0.is_some().then(|| UserStatus::new(row)),
+        })
+    }
+
+    /// Follows a user (at most 300). Following oneself changes nothing.
+    async fn follow_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<FollowPayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("id", &input.id)?);
+        let f = follows::follow(&st.db, ctx.viewer()?, &r).await?;
+        Ok(FollowPayload {
+            user: User(f.user),
+            changed: f.changed,
+        })
+    }
+
+    /// Stops following a user.
+    async fn unfollow_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: UserIdInput,
+    ) -> Result<FollowPayload> {
+        let st = ctx.state()?;
+        let r = UserRef::Id(parse_user_id("id", &input.id)?);
+        let f = follows::unfollow(&st.db, ctx.viewer()?, &r).await?;
+        Ok(FollowPayload {
+            user: User(f.user),
+            changed: f.changed,
         })
     }
 

@@ -3,6 +3,7 @@
 
 mod account;
 pub mod extract;
+mod follows;
 pub mod openapi;
 pub mod pagination;
 pub mod params;
@@ -78,6 +79,10 @@ pub fn router() -> Router<AppState> {
             get(status::mine).put(status::replace).patch(status::change),
         )
         .route("/users/{id}/status", get(status::of_user))
+        .route("/users/{id}/follow", post(follows::follow))
+        .route("/users/{id}/unfollow", post(follows::unfollow))
+        .route("/users/{id}/followers", get(follows::followers))
+        .route("/users/{id}/following", get(follows::following))
         .route("/user/keys", get(list_owned::<Keys>).post(add_owned::<Keys>))
         .route(
             "/user/keys/{key_id}",

@@ -81,6 +81,8 @@ pub async fn list(
         exclude_external: p.boolean("exclude_external")?.unwrap_or(false),
         without_project_bots: p.boolean("without_project_bots")?.unwrap_or(false),
         public_email: p.string("public_email")?,
+        followers_of: None,
+        followed_by: None,
         ids: None,
         usernames: None,
         custom_attributes: p.hash("custom_attributes")?,

@@ -203,6 +203,21 @@ def test_user_status(gl):
     assert err.value.response_code == 400
 
 
+def test_follow(gl):
+    ann, ben = new_user(gl), new_user(gl)
+    token = ann.personal_access_tokens.create({"name": "follow", "scopes": ["api"]})
+    acting = gitlab.Gitlab(URL, private_token=token.token)
+    followed = acting.users.get(ben.id, lazy=True).follow()
+    assert followed["username"] == ben.username
+    with pytest.raises(gitlab.exceptions.GitlabFollowError) as err:
+        acting.users.get(ben.id, lazy=True).follow()
+    assert err.value.response_code == 304
+    assert [u.username for u in ben.followers_users.list()] == [ann.username]
+    assert [u.username for u in ann.following_users.list()] == [ben.username]
+    acting.users.get(ben.id, lazy=True).unfollow()
+    assert ben.followers_users.list() == []
+
+
 def test_pagination_over_several_pages(gl):
     created = {new_user(gl, name=f"Paged {i}").id for i in range(25)}
     everyone = gl.users.list(get_all=True, per_page=10)

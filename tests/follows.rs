@@ -1,0 +1,151 @@
+//! Following users (today's GitLab): follow and unfollow with GitLab's 201/304, the 300 limit,
+//! followers and following lists, and the GraphQL mutations.
+
+use entity::user_follow;
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use crate::common::{Res, each_backend};
+
+fn usernames(res: &Res) -> Vec<String> {
+    res.body
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {}", res.body))
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn follow_unfollow_and_the_lists() {
+    each_backend(|app| async move {
+        let ann = app.user("ann").await;
+        let ben = app.user("ben").await;
+        let cat = app.user("cat").await;
+        let me = Some(ann.token.as_str());
+        let path = |id: i32, what: &str| format!("/api/v4/users/{id}/{what}");
+        // Anonymous: 401; unknown user: 404.
+        app.post(&path(ben.id, "follow"), None, json!({}))
+            .await
+            .assert(401, json!({ "message": "401 Unauthorized" }));
+        app.post(&path(99999, "follow"), me, json!({}))
+            .await
+            .assert(404, json!({ "message": "404 User Not Found" }));
+        // Follow: 201 with the user's basic representation; again, or oneself: 304, no body.
+        let res = app.post(&path(ben.id, "follow"), me, json!({})).await;
+        assert_eq!((res.status.as_u16(), &res.body["username"]), (201, &json!("ben")));
+        assert_eq!(
+            Res::keys_of(&res.body),
+            ["avatar_url", "id", "name", "state", "username", "web_url"]
+        );
+        for id in [ben.id, ann.id] {
+            let res = app.post(&path(id, "follow"), me, json!({})).await;
+            assert_eq!((res.status.as_u16(), &res.body), (304, &Value::Null));
+        }
+        app.post(&path(cat.id, "follow"), me, json!({})).await;
+        app.post(&path(ben.id, "follow"), Some(&cat.token), json!({})).await;
+        assert_eq!(user_follow::Entity::find().count(app.db()).await.unwrap(), 3);
+        // The lists, for anyone signed in, by id or username, oldest id first.
+        let res = app.get(&path(ann.id, "following"), Some(&cat.token)).await;
+        assert_eq!(usernames(&res), ["ben", "cat"]);
+        assert_eq!(res.header("x-total"), Some("2"));
+        let res = app.get("/api/v4/users/ben/followers", me).await;
+        assert_eq!(usernames(&res), ["ann", "cat"]);
+        app.get(&path(ben.id, "followers"), None)
+            .await
+            .assert(403, json!({ "message": "403 Forbidden - Not authorized!" }));
+        // Blocked users drop out of the lists.
+        app.post(&path(cat.id, "block"), Some(app.admin()), json!({})).await;
+        assert_eq!(usernames(&app.get("/api/v4/users/ben/followers", me).await), ["ann"]);
+        // Unfollow: 201, then 304.
+        let res = app.post(&path(ben.id, "unfollow"), me, json!({})).await;
+        assert_eq!((res.status.as_u16(), &res.body["username"]), (201, &json!("ben")));
+        let res = app.post(&path(ben.id, "unfollow"), me, json!({})).await;
+        assert_eq!(res.status.as_u16(), 304);
+        // (cat is blocked: left out.)
+        assert!(usernames(&app.get(&path(ann.id, "following"), me).await).is_empty());
+        assert_eq!(user_follow::Entity::find().count(app.db()).await.unwrap(), 2);
+        // A deleted user's follows go with them.
+        let res = app
+            .delete(&format!("/api/v4/users/{}", cat.id), Some(app.admin()))
+            .await;
+        assert!(res.status.is_success());
+        assert_eq!(user_follow::Entity::find().count(app.db()).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn at_most_300_followees() {
+    each_backend(|app| async move {
+        let ann = app.user("ann").await;
+        let ben = app.user("ben").await;
+        let cat = app.user("cat").await;
+        // 299 followees, made straight in the database (through the API each would hash a
+        // password).
+        let now = chrono::Utc::now();
+        let people = (0..299).map(|i| entity::user::ActiveModel {
+            username: Set(format!("f{i}")),
+            username_canonical: Set(format!("f{i}")),
+            email: Set(format!("f{i}@example.com")),
+            name: Set(format!("F {i}")),
+            state: Set("active".into()),
+            password_hash: Set(String::new()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+        entity::user::Entity::insert_many(people).exec(app.db()).await.unwrap();
+        use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+        let ids: Vec<i32> = entity::user::Entity::find()
+            .select_only()
+            .column(entity::user::Column::Id)
+            .filter(entity::user::Column::Username.starts_with("f"))
+            .into_tuple()
+            .all(app.db())
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 299);
+        let rows = ids.iter().map(|id| user_follow::ActiveModel {
+            follower_id: Set(ann.id),
+            followee_id: Set(*id),
+            created_at: Set(chrono::Utc::now()),
+        });
+        user_follow::Entity::insert_many(rows).exec(app.db()).await.unwrap();
+        let me = Some(ann.token.as_str());
+        let res = app
+            .post(&format!("/api/v4/users/{}/follow", ben.id), me, json!({}))
+            .await;
+        assert_eq!(res.status.as_u16(), 201);
+        let full =
+            json!({ "message": "You can't follow more than 300 users. To follow more users, unfollow some others." });
+        app.post(&format!("/api/v4/users/{}/follow", cat.id), me, json!({}))
+            .await
+            .assert(400, full);
+        assert_eq!(user_follow::Entity::find().count(app.db()).await.unwrap(), 300);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn graphql_follows() {
+    each_backend(|app| async move {
+        let ann = app.user("ann").await;
+        let ben = app.user("ben").await;
+        let q =
+            |op: &str| format!("mutation($id: ID!) {{ {op}(input: {{ id: $id }}) {{ changed user {{ username }} }} }}");
+        let vars = json!({ "id": ben.id.to_string() });
+        let res = app.gql(Some(&ann.token), &q("followUser"), vars.clone()).await;
+        assert_eq!(
+            res.data()["followUser"],
+            json!({ "changed": true, "user": { "username": "ben" } })
+        );
+        let res = app.gql(Some(&ann.token), &q("followUser"), vars.clone()).await;
+        assert_eq!(res.data()["followUser"]["changed"], false);
+        let res = app.gql(Some(&ann.token), &q("unfollowUser"), vars.clone()).await;
+        assert_eq!(res.data()["unfollowUser"]["changed"], true);
+        let res = app.gql(None, &q("followUser"), vars).await;
+        assert_eq!(res.code(), "UNAUTHENTICATED");
+    })
+    .await;
+}
