@@ -42,6 +42,8 @@ const CALLERS: [Caller; 10] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
     Public,
+    /// Anyone signed in.
+    Signed,
     /// The user themself (however authenticated) and admins.
     Private,
     /// The user themself with a full credential, admins, and admins through sudo.
@@ -94,6 +96,8 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
     ("locked", Field::Private, ""),
     ("note", Field::Admin, ""),
     ("status", Field::Public, "{ emoji }"),
+    ("followers", Field::Signed, "{ totalCount }"),
+    ("following", Field::Signed, "{ totalCount }"),
     ("skype", Field::Public, ""),
     ("linkedin", Field::Public, ""),
     ("twitter", Field::Public, ""),
@@ -311,6 +315,7 @@ fn request_level(c: Caller) -> Option<Outcome> {
 fn field_allowed(rule: Field, c: Caller) -> bool {
     match rule {
         Field::Public => true,
+        Field::Signed => c != Caller::Anonymous,
         Field::Private => is_self_or_admin(c),
         Field::Secret => matches!(c, Caller::Himself | Caller::Admin | Caller::AdminSudo),
         Field::Admin => c == Caller::Admin,

@@ -149,3 +149,64 @@ async fn graphql_follows() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn graphql_lists_of_followers_read_in_one_batch() {
+    each_backend(|app| async move {
+        let names = ["ann", "ben", "cat", "dan"];
+        let mut u = Vec::new();
+        for n in names {
+            u.push(app.user(n).await);
+        }
+        let follow = |from: usize, to: usize| {
+            let (app, token, id) = (app.clone(), u[from].token.clone(), u[to].id);
+            async move { app.post(&format!("/api/v4/users/{id}/follow"), Some(&token), json!({})).await }
+        };
+        for (from, to) in [(0, 1), (0, 2), (2, 1), (3, 1), (1, 0)] {
+            assert_eq!(follow(from, to).await.status.as_u16(), 201);
+        }
+        let q = "query($names: [String!]) { users(usernames: $names) { nodes { username
+            followers(first: 2) { totalCount nodes { username } pageInfo { hasNextPage } }
+            following(first: 5) { nodes { username } } } } }";
+        let run = |list: Vec<&str>| {
+            let (app, token) = (app.clone(), u[0].token.clone());
+            let vars = json!({ "names": list });
+            async move { app.count_statements(app.gql(Some(&token), q, vars)).await }
+        };
+        let (res, four) = run(names.to_vec()).await;
+        let nodes = &res.data()["users"]["nodes"];
+        assert_eq!(nodes[1]["username"], "ben");
+        assert_eq!(
+            nodes[1]["followers"],
+            json!({ "totalCount": 3, "nodes": [{ "username": "ann" }, { "username": "cat" }],
+                    "pageInfo": { "hasNextPage": true } })
+        );
+        assert_eq!(nodes[0]["following"]["nodes"], json!([{ "username": "ben" }, { "username": "cat" }]));
+        assert_eq!(nodes[3]["followers"]["totalCount"], 0);
+        // Twice the users, the same statements: no query per user.
+        let (_, two) = run(vec!["ann", "ben"]).await;
+        let (_, one) = run(vec!["dan"]).await;
+        assert_eq!((four, two), (one, one), "statements for four, two and one users");
+        // The next page, by cursor; and the last one.
+        let q = "query($id: ID!, $after: String) { user(id: $id) {
+            followers(first: 2, after: $after) { nodes { username } pageInfo { endCursor hasNextPage } } } }";
+        let vars = |after: Value| json!({ "id": u[1].id.to_string(), "after": after });
+        let res = app.gql(Some(&u[0].token), q, vars(Value::Null)).await;
+        let end = res.data()["user"]["followers"]["pageInfo"]["endCursor"].clone();
+        let res = app.gql(Some(&u[0].token), q, vars(end)).await;
+        assert_eq!(
+            res.data()["user"]["followers"],
+            json!({ "nodes": [{ "username": "dan" }], "pageInfo": { "endCursor": res.data()["user"]["followers"]["pageInfo"]["endCursor"], "hasNextPage": false } })
+        );
+        let res = app
+            .gql(Some(&u[0].token), "query($id: ID!) { user(id: $id) { followers(last: 1) { nodes { username } } } }", json!({ "id": u[1].id.to_string() }))
+            .await;
+        assert_eq!(res.data()["user"]["followers"]["nodes"], json!([{ "username": "dan" }]));
+        // Anonymous callers get no list.
+        let res = app
+            .gql(None, "query($id: ID!) { user(id: $id) { username followers(first: 1) { totalCount } } }", json!({ "id": u[1].id.to_string() }))
+            .await;
+        assert_eq!((res.code(), &res.body["data"]["user"]["followers"]), ("FORBIDDEN".to_string(), &Value::Null));
+    })
+    .await;
+}

@@ -10,13 +10,15 @@ use crate::graphql_account::{ECDSA256, ED25519, RSA2048};
 /// The fields of `User` the one-pass path leaves to the derived resolvers: a selection that holds
 /// one of them goes to the derived resolvers whole. Every other field of the one-pass types must
 /// be answered by the one-pass path (see `fields_of_the_schema_are_answered_or_left_on_purpose`).
-const LEFT_TO_DERIVED: [(&str, &str); 6] = [
+const LEFT_TO_DERIVED: [(&str, &str); 8] = [
     ("User", "customAttributes"),
     ("User", "events"),
     ("User", "personalAccessTokens"),
     ("User", "impersonationTokens"),
     ("User", "privateToken"),
     ("User", "status"),
+    ("User", "followers"),
+    ("User", "following"),
 ];
 
 const INTROSPECTION: &str = "{ __schema { types { name kind fields(includeDeprecated: true) { name

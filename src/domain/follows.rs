@@ -1,14 +1,14 @@
 //! Following users (today's GitLab): a user follows up to 300 others; anyone signed in may see
 //! whom a user follows and who follows them (active users only, as GitLab's lists).
 
-use entity::user_follow as follow;
+use entity::{user, user_follow as follow};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, Statement, Value,
 };
 
 use super::fields::UserRow;
-use super::page::{Listed, PageRequest};
+use super::page::{Listed, PageRequest, Window};
 use super::time;
 use super::users::{self, Read, SortDir, UserFilter, UserOrder, UserRef};
 use super::viewer::Viewer;
@@ -84,7 +84,7 @@ pub async fn unfollow(db: &impl ConnectionTrait, viewer: &Viewer, r: &UserRef) -
 }
 
 /// Which of a user's lists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {
     /// Who follows them.
     Followers,
@@ -124,33 +124,90 @@ pub async fn list(
     .await
 }
 
-/// How many follow a user and how many they follow, for several users.
-pub async fn counts(db: &impl ConnectionTrait, user_ids: &[i32]) -> Result<Vec<(i32, i64, i64)>, sea_orm::DbErr> {
-    use sea_orm::QuerySelect;
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    let followers: Vec<(i32, i64)> = follow::Entity::find()
-        .select_only()
-        .column(follow::Column::FolloweeId)
-        .column_as(Expr::col(follow::Column::FollowerId).count(), "n")
-        .filter(super::any_of(db, follow::Column::FolloweeId, user_ids))
-        .group_by(follow::Column::FolloweeId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let following: Vec<(i32, i64)> = follow::Entity::find()
-        .select_only()
-        .column(follow::Column::FollowerId)
-        .column_as(Expr::col(follow::Column::FolloweeId).count(), "n")
-        .filter(super::any_of(db, follow::Column::FollowerId, user_ids))
-        .group_by(follow::Column::FollowerId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(user_ids
-        .iter()
-        .map(|id| {
-            let of = |v: &[(i32, i64)]| v.iter().find(|(u, _)| u == id).map_or(0, |(_, n)| *n);
-            (*id, of(&followers), of(&following))
+impl Side {
+    /// (the column naming the user whose list it is, the column naming the listed users).
+    fn columns(self) -> (&'static str, &'static str) {
+        match self {
+            Side::Followers => ("followee_id", "follower_id"),
+            Side::Following => ("follower_id", "followee_id"),
+        }
+    }
+}
+
+/// `?` or `$n` placeholders for `n` values starting at `from` (1-based).
+fn placeholders(backend: DatabaseBackend, from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| match backend {
+            DatabaseBackend::Postgres => format!("${i}"),
+            _ => "?".to_string(),
         })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The same window (`w`) of the followers or followees of several users at once: one statement
+/// numbering each user's list by id (`ROW_NUMBER() OVER (PARTITION BY ...)`), and one reading
+/// the users listed. Active users only, as the lists. Pairs (whose list, the listed user) in
+/// list order.
+pub async fn windows_of(
+    db: &impl ConnectionTrait,
+    user_ids: &[i32],
+    side: Side,
+    w: Window,
+) -> Result<Vec<(i32, UserRow)>, DbErr> {
+    if user_ids.is_empty() || w.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let (owner, listed) = side.columns();
+    let n = user_ids.len();
+    let sql = format!(
+        "SELECT t.owner_id, t.listed_id FROM (
+            SELECT f.{owner} AS owner_id, f.{listed} AS listed_id,
+                   ROW_NUMBER() OVER (PARTITION BY f.{owner} ORDER BY f.{listed}) AS rn
+            FROM user_follows f JOIN users u ON u.id = f.{listed}
+            WHERE u.state = 'active' AND f.{owner} IN ({ids})
+        ) t WHERE t.rn > {lo} AND t.rn <= {hi} ORDER BY t.owner_id, t.listed_id",
+        ids = placeholders(backend, 1, n),
+        lo = placeholders(backend, n + 1, 1),
+        hi = placeholders(backend, n + 2, 1),
+    );
+    let mut values: Vec<Value> = user_ids.iter().map(|id| Value::from(*id)).collect();
+    values.push(Value::from(w.offset as i64));
+    values.push(Value::from(w.offset.saturating_add(w.limit) as i64));
+    let pairs: Vec<(i32, i32)> = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get_by_index::<i32>(0)?, r.try_get_by_index::<i32>(1)?)))
+        .collect::<Result<_, DbErr>>()?;
+    let mut ids: Vec<i32> = pairs.iter().map(|(_, l)| *l).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let users: std::collections::HashMap<i32, user::Model> =
+        users::by_ids(db, &ids).await?.into_iter().map(|u| (u.id, u)).collect();
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(o, l)| users.get(&l).map(|u| (o, UserRow::full(u.clone()))))
         .collect())
+}
+
+/// How long each user's list is (active users only), for several users.
+pub async fn lengths_of(db: &impl ConnectionTrait, user_ids: &[i32], side: Side) -> Result<Vec<(i32, u64)>, DbErr> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let (owner, listed) = side.columns();
+    let sql = format!(
+        "SELECT f.{owner}, COUNT(*) FROM user_follows f JOIN users u ON u.id = f.{listed}
+         WHERE u.state = 'active' AND f.{owner} IN ({ids}) GROUP BY f.{owner}",
+        ids = placeholders(backend, 1, user_ids.len()),
+    );
+    let values: Vec<Value> = user_ids.iter().map(|id| Value::from(*id)).collect();
+    db.query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get_by_index::<i32>(0)?, r.try_get_by_index::<i64>(1)? as u64)))
+        .collect()
 }

@@ -9,6 +9,8 @@ use entity::{email, event, identity, ssh_key, token, user};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::domain::events::{self, EventFilter};
+use crate::domain::fields::UserRow;
+use crate::domain::follows::{self, Side};
 use crate::domain::page::Window;
 use crate::domain::tokens::{self, Kind, StateFilter};
 use crate::domain::{owned, users};
@@ -43,6 +45,68 @@ impl Loader<CustomAttributesOf> for DbLoader {
             .await
             .map_err(Arc::new)?;
         Ok(group(keys, rows, |r| CustomAttributesOf(r.user_id)))
+    }
+}
+
+/// One window of a user's followers or followees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FollowWindow {
+    pub user: i32,
+    pub side: Side,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl Loader<FollowWindow> for DbLoader {
+    type Value = Vec<UserRow>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[FollowWindow]) -> Result<HashMap<FollowWindow, Self::Value>, Self::Error> {
+        // One statement for each window asked for (every parent of a page usually asks the same).
+        let mut out: HashMap<FollowWindow, Vec<UserRow>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut groups: HashMap<(Side, u64, u64), Vec<i32>> = HashMap::new();
+        for k in keys {
+            groups.entry((k.side, k.offset, k.limit)).or_default().push(k.user);
+        }
+        for ((side, offset, limit), users) in groups {
+            let rows = follows::windows_of(&self.db, &users, side, Window { offset, limit })
+                .await
+                .map_err(Arc::new)?;
+            for (user, row) in rows {
+                if let Some(v) = out.get_mut(&FollowWindow {
+                    user,
+                    side,
+                    offset,
+                    limit,
+                }) {
+                    v.push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How long a user's followers or followees list is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FollowLength {
+    pub user: i32,
+    pub side: Side,
+}
+
+impl Loader<FollowLength> for DbLoader {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[FollowLength]) -> Result<HashMap<FollowLength, Self::Value>, Self::Error> {
+        let mut out: HashMap<FollowLength, u64> = keys.iter().map(|k| (*k, 0)).collect();
+        for side in [Side::Followers, Side::Following] {
+            let users: Vec<i32> = keys.iter().filter(|k| k.side == side).map(|k| k.user).collect();
+            for (user, n) in follows::lengths_of(&self.db, &users, side).await.map_err(Arc::new)? {
+                out.insert(FollowLength { user, side }, n);
+            }
+        }
+        Ok(out)
     }
 }
 

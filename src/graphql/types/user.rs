@@ -18,17 +18,19 @@ use super::account::TokenState;
 use super::event::{EventAction, EventTargetType};
 use crate::domain::events::{self, EventFilter};
 use crate::domain::fields::{self, StatusRow, UserRow};
+use crate::domain::follows::Side;
+use crate::domain::page::{Listed, Window};
 use crate::domain::shape::{Env, Field, Who};
 use crate::domain::tokens::{self, Kind};
 use crate::domain::users;
-use crate::graphql::connection::{Counting, Relay};
+use crate::graphql::connection::{Counting, Relay, wants_total};
 use crate::graphql::context::CtxExt;
 use crate::graphql::declared::{self, AccessToken, CustomAttribute, Email, Identity, SshKey, UserStatus};
 use crate::graphql::guards;
 use crate::graphql::inputs::SortDirection;
 use crate::graphql::loaders::{
-    CustomAttributesOf, DbLoader, EmailsOf, EventCountOf, EventsOf, IdentitiesOf, KeysOf, StatusOf, TokensOf, UserId,
-    loader_error,
+    CustomAttributesOf, DbLoader, EmailsOf, EventCountOf, EventsOf, FollowLength, FollowWindow, IdentitiesOf, KeysOf,
+    StatusOf, TokensOf, UserId, loader_error,
 };
 use crate::graphql::scalars::Date;
 
@@ -122,6 +124,34 @@ impl UserLinks<'_> {
         let loader = ctx.data::<DataLoader<DbLoader>>()?;
         let row = loader.load_one(StatusOf(self.0.id())).await?;
         Ok(row.map(|s| UserStatus::new(StatusRow(Some(s)))))
+    }
+
+    /// Who follows the user: active users, oldest id first. Signed-in callers only.
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
+    async fn followers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<Option<Counting<User>>> {
+        self.follow_list(ctx, Side::Followers, Relay::new(ctx, first, after, last, before))
+            .await
+    }
+
+    /// Whom the user follows: active users, oldest id first. Signed-in callers only.
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
+    async fn following(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<Option<Counting<User>>> {
+        self.follow_list(ctx, Side::Following, Relay::new(ctx, first, after, last, before))
+            .await
     }
 
     // (Described by the declaration.)
@@ -268,6 +298,47 @@ impl UserLinks<'_> {
 }
 
 impl UserLinks<'_> {
+    /// A page of this user's followers or followees, read in one batch with every other user's on
+    /// the page; null (and FORBIDDEN) for an anonymous caller, as GitLab's lists.
+    async fn follow_list(&self, ctx: &Context<'_>, side: Side, relay: Relay) -> Result<Option<Counting<User>>> {
+        if !guards::allow_or_forbid(ctx, ctx.viewer()?.user.is_some()) {
+            return Ok(None);
+        }
+        let loader = ctx.data::<DataLoader<DbLoader>>()?;
+        let request = relay.request()?;
+        let user = self.0.id();
+        let length = || async move {
+            Ok::<_, async_graphql::Error>(loader.load_one(FollowLength { user, side }).await?.unwrap_or(0))
+        };
+        // One more than the page: it says whether more follow.
+        let window = |w: Window| FollowWindow {
+            user,
+            side,
+            offset: w.offset,
+            limit: w.limit + 1,
+        };
+        // The window and the length are asked for together (one batch round for every user of
+        // the page), unless the window can only be placed knowing the length (`last`).
+        let (w, total, rows) = if request.needs_total() {
+            let total = length().await?;
+            let w = request.window(Some(total))?;
+            (w, Some(total), loader.load_one(window(w)).await?)
+        } else {
+            let w = request.window(None)?;
+            match wants_total(ctx) {
+                true => {
+                    let (total, rows) =
+                        futures_util::future::try_join(length(), async { Ok(loader.load_one(window(w)).await?) })
+                            .await?;
+                    (w, Some(total), rows)
+                }
+                false => (w, None, loader.load_one(window(w)).await?),
+            }
+        };
+        let rows = rows.unwrap_or_default();
+        Ok(Some(relay.page(Listed::from_fetched(rows, w, total).map(User))))
+    }
+
     /// A page of this user's tokens, loaded in one batch with every other user's on the page;
     /// null (and FORBIDDEN) when the viewer may not read them.
     async fn tokens(
