@@ -47,12 +47,20 @@ impl Filter {
     }
 }
 
+/// Whether text lines are coloured: only on a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (no-color.org). A file or a pipe gets plain text.
+pub fn colour(no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 /// Installs the global subscriber: `RUST_LOG`'s filter, lines in `format` on stdout.
 pub fn init(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = Filter::parse(std::env::var(EnvFilter::DEFAULT_ENV).ok().as_deref()).boxed();
+    let ansi = colour(std::env::var_os("NO_COLOR").as_deref(), std::io::stdout().is_terminal());
     let lines = match format {
         LogFormat::Json => tracing_subscriber::fmt::layer().json().boxed(),
-        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_ansi(ansi).boxed(),
     };
     tracing_subscriber::registry().with(filter).with(lines).init();
 }
@@ -67,6 +75,15 @@ mod tests {
             Filter::Targets(t) => *t,
             Filter::Env(_) => panic!("expected a Targets filter"),
         }
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour(None, true));
+        assert!(colour(Some(OsStr::new("")), true));
+        assert!(!colour(Some(OsStr::new("1")), true));
+        assert!(!colour(None, false));
     }
 
     #[test]

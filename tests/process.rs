@@ -364,3 +364,26 @@ async fn json_logs_carry_the_request_id() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_logs_to_a_file_carry_no_colour_codes() {
+    let db = TestDb::create(crate::common::Backend::Sqlite).await;
+    let data = std::env::temp_dir().join(format!("ug-plain-{}", usergraph::auth::token::generate("")));
+    std::fs::create_dir_all(&data).unwrap();
+    let log = data.join("server.log");
+    let server = start_with(
+        &db.url,
+        &data,
+        &["--log-format", "text"],
+        &[("RUST_LOG", "info")],
+        Some(&log),
+    )
+    .await;
+    reqwest::get(format!("{}/api/v4/users/1", server.base)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("listening"), "no startup line in {text}");
+    assert!(!text.contains('\u{1b}'), "escape codes in a log file:\n{text}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
