@@ -83,6 +83,20 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
     Ok(db)
 }
 
+/// The longest statement text a log line carries.
+pub const LOGGED_SQL_CHARS: usize = 1_000;
+
+/// A statement as a log line shows it: cut to [`LOGGED_SQL_CHARS`] characters, saying how long
+/// it was (a batch of 500 placeholders would otherwise fill every slow-statement line).
+pub fn loggable_sql(sql: &str) -> std::borrow::Cow<'_, str> {
+    match sql.char_indices().nth(LOGGED_SQL_CHARS) {
+        None => std::borrow::Cow::Borrowed(sql),
+        Some((cut, _)) => {
+            std::borrow::Cow::Owned(format!("{}… ({} characters in all)", &sql[..cut], sql.chars().count()))
+        }
+    }
+}
+
 /// Connects, migrates (when configured), derives keys, creates the root administrator on an
 /// empty database and starts the change bus (on PostgreSQL, a listener task that lives as long
 /// as the returned state). Returns the state and, on first start, the root token to show once.
@@ -93,7 +107,8 @@ pub async fn init(cfg: Config) -> anyhow::Result<(AppState, Option<String>)> {
     let slow = Duration::from_millis(cfg.slow_query_ms);
     db.set_metric_callback(move |info| {
         if hook.record_statement(info.elapsed, slow) {
-            tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
+            let sql = loggable_sql(&info.statement.sql);
+            tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %sql, "slow SQL statement");
         }
     });
     if cfg.auto_migrate {
@@ -233,5 +248,24 @@ mod pool_tests {
         assert_eq!(size(&connect(&cfg).await.unwrap()), 4);
         cfg.db_max_connections = Some(7);
         assert_eq!(size(&connect(&cfg).await.unwrap()), 7);
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn long_statements_are_cut_in_logs() {
+        assert_eq!(loggable_sql("SELECT 1"), "SELECT 1");
+        let many: Vec<String> = (1..=500).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT id FROM users WHERE username_canonical IN ({})", many.join(", "));
+        let cut = loggable_sql(&sql);
+        assert!(cut.chars().count() < LOGGED_SQL_CHARS + 40, "{cut}");
+        assert!(cut.starts_with("SELECT id FROM users WHERE username_canonical IN ($1, $2"));
+        assert!(cut.ends_with(&format!("… ({} characters in all)", sql.len())), "{cut}");
+        // Never in the middle of a character.
+        let wide = "é".repeat(LOGGED_SQL_CHARS + 5);
+        assert!(loggable_sql(&wide).starts_with(&"é".repeat(LOGGED_SQL_CHARS)));
     }
 }

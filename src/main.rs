@@ -105,7 +105,19 @@ async fn main() -> anyhow::Result<()> {
             if let Some(token) = root_token {
                 println!("Created the administrator `root`. Its API token (shown only now): {token}");
             }
-            let s = usergraph::seed::run(&state.db, &state.keys, users).await?;
+            // A rate line on a terminal, rewritten in place; nothing in a log or a pipe.
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let started = std::time::Instant::now();
+            let mut progress = |done: usize| {
+                if terminal {
+                    let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                    eprint!("\rseeding: {done}/{users} users ({rate:.0} users/s)");
+                }
+            };
+            let s = usergraph::seed::run_with_progress(&state.db, &state.keys, users, &mut progress).await?;
+            if terminal {
+                eprintln!();
+            }
             println!("Seeded {} users ({} rows) in {:.2} s.", s.users, s.rows, s.seconds);
             Ok(())
         }

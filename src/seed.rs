@@ -62,6 +62,16 @@ pub struct Summary {
 }
 
 pub async fn run(db: &DatabaseConnection, keys: &Keys, count: usize) -> anyhow::Result<Summary> {
+    run_with_progress(db, keys, count, &mut |_| {}).await
+}
+
+/// [`run`], telling `progress` how many users are in after each batch.
+pub async fn run_with_progress(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    count: usize,
+    progress: &mut (dyn FnMut(usize) + Send),
+) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let hash = password::hash("seeded-password".into())
         .await
@@ -247,6 +257,7 @@ pub async fn run(db: &DatabaseConnection, keys: &Keys, count: usize) -> anyhow::
         token::Entity::insert_many(tokens).exec_without_returning(db).await?;
         event::Entity::insert_many(events).exec_without_returning(db).await?;
         done += n;
+        progress(done);
     }
     Ok(Summary {
         users: count,

@@ -387,3 +387,34 @@ async fn text_logs_to_a_file_carry_no_colour_codes() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_says_what_it_made_and_keeps_a_pipe_free_of_progress() {
+    let db = TestDb::create(crate::common::Backend::Sqlite).await;
+    let data = std::env::temp_dir().join(format!("ug-seed-{}", usergraph::auth::token::generate("")));
+    let out = run_cli(&db.url, &data, &["seed", "--users", "20"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout} {stderr}");
+    assert!(stdout.contains("Seeded 20 users ("), "{stdout}");
+    // The rate line is for a terminal only: here under a pseudo-terminal (util-linux `script`).
+    assert!(!stderr.contains("seeding:") && !stdout.contains("seeding:"), "{stderr}");
+    let cmd = format!(
+        "{} seed --users 20 --database-url '{}' --data-dir '{}'",
+        env!("CARGO_BIN_EXE_usergraph"),
+        db.url,
+        data.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("USERGRAPH_SECRET", TEST_SECRET)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run script");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{seen}");
+    assert!(seen.contains("seeding: 20/20 users ("), "{seen}");
+    let _ = std::fs::remove_dir_all(&data);
+}
