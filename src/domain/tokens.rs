@@ -365,6 +365,13 @@ pub fn shown(keys: &Keys, model: token::Model) -> ShownToken {
     ShownToken { model, value }
 }
 
+/// A token works through its `expires_at` day: one whose day is past would never work.
+fn check_expiry(e: &mut Errors, expires_at: Option<NaiveDate>) {
+    if expires_at.is_some_and(|d| d < time::today()) {
+        e.add("expires_at", "must not be in the past");
+    }
+}
+
 /// Creates a token. Order: 401, missing name, 403, 404, 400 (scopes, name length).
 pub async fn create(
     db: &impl ConnectionTrait,
@@ -405,10 +412,7 @@ pub async fn create(
     } else if scopes.iter().any(|s| !allowed(s)) {
         e.add("scopes", "can only contain available scopes");
     }
-    // A token works through its `expires_at` day: one whose day is past would never work.
-    if input.expires_at.is_some_and(|d| d < time::today()) {
-        e.add("expires_at", "must not be in the past");
-    }
+    check_expiry(&mut e, input.expires_at);
     e.into_result()?;
     let value = tok::generate(tok::PAT_PREFIX);
     let row = token::ActiveModel {
@@ -521,11 +525,9 @@ pub async fn rotate(
 ) -> AppResult<ShownToken> {
     let old = find(db, keys, viewer, which).await?.model;
     let today = time::today();
-    if expires_at.is_some_and(|d| d < today) {
-        let mut e = Errors::default();
-        e.add("expires_at", "must not be in the past");
-        e.into_result()?;
-    }
+    let mut e = Errors::default();
+    check_expiry(&mut e, expires_at);
+    e.into_result()?;
     if old.revoked {
         return Err(AppError::BadRequest(ALREADY_REVOKED.into()));
     }

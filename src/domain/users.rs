@@ -737,20 +737,10 @@ impl UserAttrs {
     }
 }
 
-/// The public address asked for, normalized; `None` when none is asked for or it is cleared.
-fn public_email(a: &UserAttrs) -> Option<String> {
-    a.public_email
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-        .map(normalize_email)
-}
-
-/// The commit address asked for, normalized; `None` for the primary.
-fn commit_email(a: &UserAttrs) -> Option<String> {
-    a.commit_email
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-        .map(normalize_email)
+/// A public or commit address asked for, normalized; `None` when it is cleared (empty) or, for
+/// the commit address, left to the primary.
+fn chosen_address(v: &Option<String>) -> Option<String> {
+    v.as_deref().filter(|p| !p.trim().is_empty()).map(normalize_email)
 }
 
 /// GitLab's refusal of a public or commit address that is not one of the user's confirmed ones.
@@ -862,7 +852,10 @@ pub async fn create(st: &AppState, viewer: &Viewer, input: CreateUser) -> AppRes
     check_conflicts(db, None, a.email.as_deref(), a.username.as_deref()).await?;
     a.validate(true, input.reset_password)?;
     // A new user's only address is the primary, confirmed at once or not at all.
-    for (field, chosen) in [("public_email", public_email(a)), ("commit_email", commit_email(a))] {
+    for (field, chosen) in [
+        ("public_email", chosen_address(&a.public_email)),
+        ("commit_email", chosen_address(&a.commit_email)),
+    ] {
         if let Some(p) = chosen
             && !(input.skip_confirmation && a.email.as_deref().map(normalize_email) == Some(p))
         {
@@ -988,8 +981,8 @@ async fn insert_user(
         can_create_group: given(a.can_create_group),
         external: given(a.external),
         color_scheme_id: given(a.color_scheme_id),
-        public_email: Set(public_email(a)),
-        commit_email: Set(commit_email(a)),
+        public_email: Set(chosen_address(&a.public_email)),
+        commit_email: Set(chosen_address(&a.commit_email)),
         discord: given(a.discord.clone()),
         job_title: given(a.job_title.clone()),
         pronouns: Set(a.pronouns.clone().filter(|p| !p.is_empty())),
@@ -1091,7 +1084,10 @@ pub async fn update(
     let current = find(db, r).await?;
     check_conflicts(db, Some(current.id), a.email.as_deref(), a.username.as_deref()).await?;
     a.validate(false, false)?;
-    for (field, chosen) in [("public_email", public_email(&a)), ("commit_email", commit_email(&a))] {
+    for (field, chosen) in [
+        ("public_email", chosen_address(&a.public_email)),
+        ("commit_email", chosen_address(&a.commit_email)),
+    ] {
         if let Some(p) = chosen
             && !owns_confirmed(db, current.id, &p).await?
         {
@@ -1157,10 +1153,10 @@ async fn apply_update(
         m.color_scheme_id = Set(v);
     }
     if a.public_email.is_some() {
-        m.public_email = Set(public_email(a));
+        m.public_email = Set(chosen_address(&a.public_email));
     }
     if a.commit_email.is_some() {
-        m.commit_email = Set(commit_email(a));
+        m.commit_email = Set(chosen_address(&a.commit_email));
     }
     set_str!(discord, job_title);
     if let Some(v) = &a.pronouns {

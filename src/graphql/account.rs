@@ -30,6 +30,14 @@ fn target(user_id: &Option<ID>) -> Result<Target, AppError> {
     })
 }
 
+/// A token named by id, or the calling token when none is named.
+fn which(id: &Option<ID>) -> Result<Which, AppError> {
+    Ok(match id {
+        Some(id) => Which::Id(parse_id("id", id)?),
+        None => Which::Current,
+    })
+}
+
 /// One page of an owner's tokens of one kind.
 async fn token_list(
     ctx: &Context<'_>,
@@ -166,10 +174,7 @@ impl AccountQuery {
         #[graphql(desc = "The token's id; the calling token when omitted.")] id: Option<ID>,
     ) -> Result<Option<AccessToken>> {
         let st = ctx.state()?;
-        let which = match &id {
-            Some(id) => Which::Id(parse_id("id", id)?),
-            None => Which::Current,
-        };
+        let which = which(&id)?;
         match tokens::find(&st.db, &st.keys, ctx.viewer()?, which).await {
             Ok(t) => Ok(Some(AccessToken::new(t))),
             Err(AppError::NotFound(_) | AppError::NotFoundMessage(_)) => Ok(None),
@@ -529,10 +534,7 @@ impl AccountMutation {
         #[graphql(desc = "What to do.")] input: RotatePersonalAccessTokenInput,
     ) -> Result<AccessTokenPayload> {
         let st = ctx.state()?;
-        let which = match &input.id {
-            Some(id) => Which::Id(parse_id("id", id)?),
-            None => Which::Current,
-        };
+        let which = which(&input.id)?;
         let t = tokens::rotate(&st.db, &st.keys, ctx.viewer()?, which, input.expires_at.map(|d| d.0)).await?;
         Ok(AccessTokenPayload {
             token: AccessToken::new(t),

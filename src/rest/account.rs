@@ -12,7 +12,7 @@ use serde_json::json;
 use super::extract::{Caller, Signed, Subject, SubjectRecord, path_id};
 use super::pagination::{self, paged};
 use super::params::Params;
-use super::views::{EventView, View, Views, WithOwner};
+use super::views::{self, EventView, View, Views, WithOwner};
 use crate::domain::activities;
 use crate::domain::decode::ByIndex;
 use crate::domain::emails::{self, NewEmail};
@@ -39,12 +39,6 @@ fn deleted<T: Serialize>(v: Option<T>) -> Response {
         Some(v) => Json(v).into_response(),
         None => Json(json!({})).into_response(),
     }
-}
-
-/// One record as GitLab shows it.
-fn one<R>(st: &AppState, row: &R, fields: &'static [crate::domain::shape::Field<R>]) -> Response {
-    let base = st.cfg.external_url();
-    Json(View::new(row, fields, Shape::Basic, Env { external_url: &base })).into_response()
 }
 
 // ---- collections a user owns: SSH keys, e-mails
@@ -114,7 +108,7 @@ where
     ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
 {
     let m = E::add(&st, &v, &target, &p).await?;
-    Ok((StatusCode::CREATED, one(&st, &m, E::FIELDS)).into_response())
+    Ok((StatusCode::CREATED, views::one(&st, &m, E::FIELDS)).into_response())
 }
 
 pub async fn get_owned<E>(
@@ -127,7 +121,7 @@ where
     ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
 {
     let owner = Owner::resolve(&st.db, &v, &target).await?;
-    Ok(one(&st, &owned::get::<E>(&st.db, &owner, id).await?, E::FIELDS))
+    Ok(views::one(&st, &owned::get::<E>(&st.db, &owner, id).await?, E::FIELDS))
 }
 
 pub async fn delete_owned<E>(
@@ -220,7 +214,7 @@ pub async fn token(
     let (target, token_id) = (user_target(&id)?, path_id(&token_id)?);
     let owner = tokens::owner(&st.db, &v, Kind::Impersonation, &target).await?;
     let m = tokens::get(&st.db, &owner, Kind::Impersonation, token_id).await?;
-    Ok(one(&st, &tokens::shown(&st.keys, m), TOKEN))
+    Ok(views::one(&st, &tokens::shown(&st.keys, m), TOKEN))
 }
 
 pub async fn create_token(
@@ -237,7 +231,7 @@ pub async fn create_token(
         description: p.string("description")?,
     };
     let c = tokens::create(&st.db, &st.keys, &v, Kind::Impersonation, &target, input).await?;
-    Ok((StatusCode::CREATED, one(&st, &c, TOKEN)).into_response())
+    Ok((StatusCode::CREATED, views::one(&st, &c, TOKEN)).into_response())
 }
 
 pub async fn revoke_token(

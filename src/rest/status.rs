@@ -1,22 +1,18 @@
 //! A user's status: `GET|PUT|PATCH /user/status` and `GET /users/:id_or_username/status`.
 
-use axum::Json;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::extract::{Caller, Signed};
 use super::params::Params;
-use super::views::View;
 use crate::domain::fields::{STATUS, StatusRow};
-use crate::domain::shape::{Env, Shape};
 use crate::domain::status::{self, StatusInput};
 use crate::domain::users::UserRef;
 use crate::error::AppError;
 use crate::state::AppState;
 
 fn shown(st: &AppState, row: &StatusRow) -> Response {
-    let base = st.cfg.external_url();
-    Json(View::new(row, STATUS, Shape::Basic, Env { external_url: &base })).into_response()
+    super::views::one(st, row, STATUS)
 }
 
 fn input(p: &Params) -> Result<StatusInput, AppError> {

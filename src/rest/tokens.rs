@@ -1,7 +1,6 @@
 //! Personal access tokens: `/personal_access_tokens` (the caller's, or for admins everyone's)
 //! and their creation by an admin under `/users/:id/personal_access_tokens`.
 
-use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::extract::{AnyScope, Signed, param_id, path_id};
 use super::pagination::{self, paged};
 use super::params::Params;
-use super::views::{View, Views};
+use super::views::{self, Views};
 use crate::auth;
 use crate::domain::fields::{ShownToken, TOKEN};
 use crate::domain::owner::Target;
@@ -21,8 +20,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 fn shown(st: &AppState, t: &ShownToken) -> Response {
-    let base = st.cfg.external_url();
-    Json(View::new(t, TOKEN, Shape::Basic, Env { external_url: &base })).into_response()
+    views::one(st, t, TOKEN)
 }
 
 fn which(id: &str) -> Result<Which, AppError> {

@@ -114,6 +114,13 @@ impl<R> Serialize for WithOwner<'_, R> {
     }
 }
 
+/// One record as GitLab shows it, as a response.
+pub fn one<R>(st: &crate::state::AppState, row: &R, fields: &'static [Field<R>]) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let base = st.cfg.external_url();
+    axum::Json(View::new(row, fields, Shape::Basic, Env { external_url: &base })).into_response()
+}
+
 /// A user in one of GitLab's representations.
 pub fn user<'a>(row: &'a UserRow, cut: Shape, env: Env<'a>) -> View<'a, UserRow> {
     View::new(row, fields::USER, cut, env)
