@@ -11,31 +11,59 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tests/fuzz/requirements.txt"
 fi
-port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-data="$(mktemp -d)"
-token="glpat-fuzz$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(12))')"
-# Sign-in limits would turn fuzzed sign-ins into 429s; this run is about 500s.
-USERGRAPH_ROOT_TOKEN="$token" USERGRAPH_SIGNIN_PER_MINUTE=100000 "$root/target/debug/usergraph" \
-  --bind "127.0.0.1:$port" --data-dir "$data" --external-url "http://127.0.0.1:$port" >"$data/server.log" 2>&1 &
-server=$!
-cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"; }
+# Each phase gets a server of its own (a fresh database and root token): fuzzed calls may revoke
+# or rotate the very token the run signs in with (DELETE|POST /personal_access_tokens/self...),
+# and a later phase must not start signed out.
+servers=()
+data_dirs=()
+cleanup() {
+  for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  for dir in "${data_dirs[@]}"; do rm -rf "$dir"; done
+}
 trap cleanup EXIT
-for _ in $(seq 1 100); do
-  if "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/healthz')" 2>/dev/null; then break; fi
-  sleep 0.1
-done
+start_server() { # sets port, token, data
+  port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  data="$(mktemp -d)"
+  token="glpat-fuzz$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(12))')"
+  # Sign-in limits would turn fuzzed sign-ins into 429s; this run is about 500s.
+  USERGRAPH_ROOT_TOKEN="$token" USERGRAPH_SIGNIN_PER_MINUTE=100000 "$root/target/debug/usergraph" \
+    --bind "127.0.0.1:$port" --data-dir "$data" --external-url "http://127.0.0.1:$port" >"$data/server.log" 2>&1 &
+  servers+=("$!")
+  data_dirs+=("$data")
+  for _ in $(seq 1 100); do
+    if "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/healthz')" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "the server did not come up"; cat "$data/server.log"; return 1
+}
 export PYTHONPATH="$root/tests/fuzz${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=hooks
-common=(--checks no_internal_error --max-examples "$examples" --max-time "$budget" --seed 20261130
-  --suppress-health-check all --no-color --report junit --report-dir "$data/reports")
 status=0
-echo "--- schemathesis: /api/v4 (OpenAPI)"
-"$venv/bin/schemathesis" run "http://127.0.0.1:$port/api/v4/openapi.json" --url "http://127.0.0.1:$port/api/v4" \
-  -H "PRIVATE-TOKEN: $token" "${common[@]}" || status=1
-echo "--- schemathesis: /graphql"
-"$venv/bin/schemathesis" run "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token" "${common[@]}" || status=1
-if grep -q "panicked\|500 Internal" "$data/server.log"; then
-  echo "--- the server logged a panic or an internal error:"; grep -n "panicked\|internal error" "$data/server.log" | head -20
-  status=1
-fi
-if [ "$status" -ne 0 ]; then echo "--- server log"; tail -n 40 "$data/server.log"; fi
+check_log() {
+  if grep -q "panicked\|500 Internal" "$data/server.log"; then
+    echo "--- the server logged a panic or an internal error:"; grep -n "panicked\|internal error" "$data/server.log" | head -20
+    status=1
+  fi
+  if [ "$status" -ne 0 ]; then echo "--- server log"; tail -n 40 "$data/server.log"; fi
+}
+run() { # phase name, schemathesis arguments (@URL@ and @TOKEN@ stand for this phase's server)...
+  local name="$1"; shift
+  start_server
+  local base="http://127.0.0.1:$port" args=()
+  for arg in "$@"; do arg="${arg//@URL@/$base}"; args+=("${arg//@TOKEN@/$token}"); done
+  echo "--- schemathesis: $name"
+  "$venv/bin/schemathesis" run "${args[@]}" --checks no_internal_error --max-examples "$examples" --max-time "$budget" \
+    --seed 20261130 --suppress-health-check all --no-color --report junit --report-dir "$data/reports" || status=1
+  check_log
+}
+# Operations that revoke the caller's own token (DELETE|POST /personal_access_tokens/self...) run
+# on a server of their own, so that the others keep a valid token to the end.
+self_revoking='^/personal_access_tokens/(self|\{id\})(/rotate)?$'
+run "/api/v4 (OpenAPI)" "@URL@/api/v4/openapi.json" --url "@URL@/api/v4" -H "PRIVATE-TOKEN: @TOKEN@" \
+  --exclude-path-regex "$self_revoking"
+run "/api/v4, the operations that revoke the caller's token" "@URL@/api/v4/openapi.json" --url "@URL@/api/v4" \
+  -H "PRIVATE-TOKEN: @TOKEN@" --include-path-regex "$self_revoking"
+self_revoking_gql='^Mutation\.(rotate|revoke)PersonalAccessToken$'
+run "/graphql" "@URL@/graphql" -H "Authorization: Bearer @TOKEN@" --exclude-name-regex "$self_revoking_gql"
+run "/graphql, the mutations that revoke the caller's token" "@URL@/graphql" -H "Authorization: Bearer @TOKEN@" \
+  --include-name-regex "$self_revoking_gql"
 exit "$status"
