@@ -42,6 +42,8 @@ const CALLERS: [Caller; 10] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
     Public,
+    /// Anyone while the target's profile is public; the user themself and admins while private.
+    Profile,
     /// Anyone signed in.
     Signed,
     /// The user themself (however authenticated) and admins.
@@ -83,26 +85,27 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
     ("state", Field::Public, ""),
     ("avatarUrl", Field::Public, ""),
     ("webUrl", Field::Public, ""),
-    ("createdAt", Field::Public, ""),
-    ("bio", Field::Public, ""),
-    ("location", Field::Public, ""),
-    ("publicEmail", Field::Public, ""),
-    ("discord", Field::Public, ""),
-    ("jobTitle", Field::Public, ""),
-    ("pronouns", Field::Public, ""),
-    ("bot", Field::Public, ""),
+    ("createdAt", Field::Profile, ""),
+    ("bio", Field::Profile, ""),
+    ("location", Field::Profile, ""),
+    ("publicEmail", Field::Profile, ""),
+    ("discord", Field::Profile, ""),
+    ("jobTitle", Field::Profile, ""),
+    ("pronouns", Field::Profile, ""),
+    ("bot", Field::Profile, ""),
     ("themeId", Field::Private, ""),
     ("commitEmail", Field::Private, ""),
     ("locked", Field::Private, ""),
+    ("privateProfile", Field::Private, ""),
     ("note", Field::Admin, ""),
     ("status", Field::Public, "{ emoji }"),
     ("followers", Field::Signed, "{ totalCount }"),
     ("following", Field::Signed, "{ totalCount }"),
-    ("skype", Field::Public, ""),
-    ("linkedin", Field::Public, ""),
-    ("twitter", Field::Public, ""),
-    ("websiteUrl", Field::Public, ""),
-    ("organization", Field::Public, ""),
+    ("skype", Field::Profile, ""),
+    ("linkedin", Field::Profile, ""),
+    ("twitter", Field::Profile, ""),
+    ("websiteUrl", Field::Profile, ""),
+    ("organization", Field::Profile, ""),
     ("events", Field::Public, "{ totalCount }"),
     ("email", Field::Private, ""),
     ("isAdmin", Field::Private, ""),
@@ -312,9 +315,10 @@ fn request_level(c: Caller) -> Option<Outcome> {
     }
 }
 
-fn field_allowed(rule: Field, c: Caller) -> bool {
+fn field_allowed(rule: Field, c: Caller, private_profile: bool) -> bool {
     match rule {
         Field::Public => true,
+        Field::Profile => !private_profile || is_self_or_admin(c),
         Field::Signed => c != Caller::Anonymous,
         Field::Private => is_self_or_admin(c),
         Field::Secret => matches!(c, Caller::Himself | Caller::Admin | Caller::AdminSudo),
@@ -348,15 +352,23 @@ async fn user_fields_for_every_caller() {
             "every User field needs a rule in USER_FIELDS"
         );
         let w = world(&app).await;
+        // The target's profile public, then private.
+        for private_profile in [false, true] {
+        if private_profile {
+            let res = app
+                .put(&format!("/api/v4/users/{}", w.target), Some(app.admin()), json!({ "private_profile": true }))
+                .await;
+            assert_eq!(res.body["private_profile"], json!(true), "{}", res.body);
+        }
         for caller in CALLERS {
             for (field, rule, sub) in USER_FIELDS {
                 let q = format!("{{ user(id: \"{}\") {{ {field} {sub} }} }}", w.target);
                 let res = send(&app, &w, caller, &q).await;
-                let what = format!("{caller:?} reading {field}: {}", res.body);
+                let what = format!("{caller:?} reading {field} (private profile: {private_profile}): {}", res.body);
                 match request_level(caller) {
                     Some(Outcome::Unauthenticated) => assert_eq!(res.code(), "UNAUTHENTICATED", "{what}"),
                     Some(_) => assert_eq!(res.code(), "FORBIDDEN", "{what}"),
-                    None if field_allowed(*rule, caller) => {
+                    None if field_allowed(*rule, caller, private_profile) => {
                         assert!(res.body.get("errors").is_none(), "{what}");
                         if *field != "bio"
                             && *field != "location"
@@ -376,6 +388,7 @@ async fn user_fields_for_every_caller() {
                     }
                 }
             }
+        }
         }
     })
     .await;

@@ -259,3 +259,62 @@ async fn the_admin_note_is_for_admins_alone() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_private_profile_shows_others_only_who_the_user_is() {
+    each_backend(|app| async move {
+        let admin = Some(app.admin());
+        // python-gitlab sends private_profile on create and update; it round-trips.
+        let res = app
+            .post(
+                "/api/v4/users",
+                admin,
+                json!({ "username": "shy", "email": "shy@example.com", "name": "Shy", "password": "s3cret-password",
+                        "private_profile": true, "bio": "private bio", "job_title": "Keeper",
+                        "skip_confirmation": true, "public_email": "shy@example.com" }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        assert_eq!(res.body["private_profile"], true);
+        let id = res.body["id"].as_i64().unwrap() as i32;
+        let stored = user::Entity::find_by_id(id).one(app.db()).await.unwrap().unwrap();
+        assert!(stored.private_profile);
+        let path = format!("/api/v4/users/{id}");
+        let shy = app.legacy_token(id).await;
+        let other = app.user("curious").await;
+        // Others, signed in or not: who the user is, and not one key more.
+        for caller in [None, Some(other.token.as_str())] {
+            let res = app.get(&path, caller).await;
+            assert_eq!(res.status, 200);
+            let mut keys: Vec<&str> = res.body.as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(keys, ["avatar_url", "id", "name", "state", "username", "web_url"], "{}", res.body);
+            // The list shows everyone the basic cut anyway; the profile stays out of it too.
+            let res = app.get("/api/v4/users?username=shy", caller).await;
+            assert_eq!(res.body[0].get("bio"), None);
+            let res = app
+                .gql(caller, "query($id: ID!) { user(id: $id) { username bio jobTitle publicEmail } }",
+                     json!({ "id": id.to_string() }))
+                .await;
+            assert_eq!(res.body["data"]["user"], json!({ "username": "shy", "bio": null, "jobTitle": null, "publicEmail": null }));
+            assert_eq!(res.codes(), ["FORBIDDEN"; 3]);
+        }
+        // The user and admins see it all.
+        let res = app.get("/api/v4/user", Some(&shy)).await;
+        assert_eq!((&res.body["bio"], &res.body["private_profile"]), (&json!("private bio"), &json!(true)));
+        let res = app.get(&path, Some(&shy)).await;
+        assert_eq!(res.body["job_title"], "Keeper");
+        let res = app.get(&path, admin).await;
+        assert_eq!((&res.body["bio"], &res.body["private_profile"]), (&json!("private bio"), &json!(true)));
+        // Made public again, the profile shows; false round-trips.
+        let res = app.put(&path, admin, json!({ "private_profile": false })).await;
+        assert_eq!(res.body["private_profile"], false);
+        let res = app.get(&path, None).await;
+        assert_eq!((&res.body["bio"], &res.body["public_email"]), (&json!("private bio"), &json!("shy@example.com")));
+        // Not a boolean: GitLab's 400.
+        app.put(&path, admin, json!({ "private_profile": "maybe" }))
+            .await
+            .assert(400, json!({ "error": "private_profile is invalid" }));
+    })
+    .await;
+}

@@ -23,8 +23,9 @@ const SINGLE_EXTRA: [&str; 13] = [
     "twitter",
     "website_url",
 ];
-const FULL: [&str; 36] = [
+const FULL: [&str; 37] = [
     "bot",
+    "private_profile",
     "commit_email",
     "discord",
     "job_title",

@@ -53,6 +53,8 @@ pub struct Model {
     pub commit_email: Option<String>,
     /// Administrators' note on the user, for admins' eyes only.
     pub note: Option<String>,
+    /// Whether others see only who the user is (id, username, name, state, avatar, web URL).
+    pub private_profile: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

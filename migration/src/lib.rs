@@ -18,6 +18,7 @@ mod m20261203_000004_profile_fields;
 mod m20261203_000005_admin_note;
 mod m20261203_000006_create_user_statuses;
 mod m20261203_000007_create_user_follows;
+mod m20261203_000008_private_profile;
 mod util;
 
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_admin_note::Migration),
             Box::new(m20261203_000006_create_user_statuses::Migration),
             Box::new(m20261203_000007_create_user_follows::Migration),
+            Box::new(m20261203_000008_private_profile::Migration),
         ]
     }
 }

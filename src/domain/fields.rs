@@ -20,12 +20,21 @@ use sea_orm::{DbErr, Iterable, ModelTrait, QueryResult};
 use serde_json::{Map, Value as Json};
 
 use super::decode::{by_index, get, on_backend_row};
-use super::shape::{Attr, AttrTy, AttrVal, Columns, Field, On, Shape, Ty, Val, Who};
+use super::shape::{Attr, AttrTy, AttrVal, Columns, Field, On, Shape, Subject, Ty, Val, Who};
 use super::time;
 
 /// The bit of a `users` column in [`Columns`].
 pub const fn column(c: user::Column) -> Columns {
     1 << (c as u32)
+}
+
+/// The columns reading a field of `who` needs besides its own: a profile field is read with the
+/// user's `private_profile`, which says who may see it.
+pub const fn who_columns(who: Who) -> Columns {
+    match who {
+        Who::Profile => column(user::Column::PrivateProfile),
+        _ => 0,
+    }
 }
 
 /// Every `users` column.
@@ -84,6 +93,14 @@ impl UserRow {
 
     pub fn id(&self) -> i32 {
         self.m.id
+    }
+
+    /// The user, as far as reading their fields goes (whether the profile is private, if read).
+    pub fn subject(&self) -> Subject {
+        Subject {
+            id: self.m.id,
+            private_profile: (self.read & column(user::Column::PrivateProfile) != 0).then_some(self.m.private_profile),
+        }
     }
 
     /// The columns read.
@@ -156,7 +173,7 @@ macro_rules! fields {
             ty: Ty::$ty,
             who: Who::$who,
             shape: Shape::$shape,
-            columns: 0 $(| column(user::Column::$col))*,
+            columns: 0 $(| column(user::Column::$col))* | who_columns(Who::$who),
             deprecation: deprecated!($($why)?),
             read: |$r, $env| {
                 let _ = (&$r, $env);
@@ -184,22 +201,22 @@ pub static USER: &[Field<UserRow>] = fields!(UserRow, |r, env| {
         };
     "webUrl" "web_url" Public Basic Str [Username] "URL of the user's profile page." =>
         Val::String(web_url(env.external_url, &r.m));
-    "createdAt" "created_at" Public Single Time [CreatedAt] "When the account was created." => Val::Time(r.m.created_at);
+    "createdAt" "created_at" Profile Single Time [CreatedAt] "When the account was created." => Val::Time(r.m.created_at);
     "isAdmin" "is_admin" AdminFlag Full Bool [Admin] "Whether the user is an administrator. Private." => Val::Bool(r.m.admin);
-    "bio" "bio" Public Single OptStr [Bio] "Short biography." => Val::opt_str(r.m.bio.as_deref());
-    "location" "location" Public Single OptStr [Location] "Location." => Val::opt_str(r.m.location.as_deref());
-    "publicEmail" "public_email" Public Single OptStr [PublicEmail]
+    "bio" "bio" Profile Single OptStr [Bio] "Short biography." => Val::opt_str(r.m.bio.as_deref());
+    "location" "location" Profile Single OptStr [Location] "Location." => Val::opt_str(r.m.location.as_deref());
+    "publicEmail" "public_email" Profile Single OptStr [PublicEmail]
         "The address the user shows to everyone: one of their confirmed addresses, or null." =>
         Val::opt_str(r.m.public_email.as_deref());
-    "skype" "skype" Public Single Str [Skype] "Skype id." => Val::Str(&r.m.skype);
-    "linkedin" "linkedin" Public Single Str [Linkedin] "LinkedIn profile." => Val::Str(&r.m.linkedin);
-    "twitter" "twitter" Public Single Str [Twitter] "Twitter account." => Val::Str(&r.m.twitter);
-    "discord" "discord" Public Single Str [Discord] "Discord user id." => Val::Str(&r.m.discord);
-    "websiteUrl" "website_url" Public Single Str [WebsiteUrl] "Personal website." => Val::Str(&r.m.website_url);
-    "organization" "organization" Public Single Str [Organization] "Organization." => Val::Str(&r.m.organization);
-    "jobTitle" "job_title" Public Single Str [JobTitle] "Job title." => Val::Str(&r.m.job_title);
-    "pronouns" "pronouns" Public Single OptStr [Pronouns] "Pronouns." => Val::opt_str(r.m.pronouns.as_deref());
-    "bot" "bot" Public Single Bool [] "Whether the user is a bot: never here (usergraph has no bots)." =>
+    "skype" "skype" Profile Single Str [Skype] "Skype id." => Val::Str(&r.m.skype);
+    "linkedin" "linkedin" Profile Single Str [Linkedin] "LinkedIn profile." => Val::Str(&r.m.linkedin);
+    "twitter" "twitter" Profile Single Str [Twitter] "Twitter account." => Val::Str(&r.m.twitter);
+    "discord" "discord" Profile Single Str [Discord] "Discord user id." => Val::Str(&r.m.discord);
+    "websiteUrl" "website_url" Profile Single Str [WebsiteUrl] "Personal website." => Val::Str(&r.m.website_url);
+    "organization" "organization" Profile Single Str [Organization] "Organization." => Val::Str(&r.m.organization);
+    "jobTitle" "job_title" Profile Single Str [JobTitle] "Job title." => Val::Str(&r.m.job_title);
+    "pronouns" "pronouns" Profile Single OptStr [Pronouns] "Pronouns." => Val::opt_str(r.m.pronouns.as_deref());
+    "bot" "bot" Profile Single Bool [] "Whether the user is a bot: never here (usergraph has no bots)." =>
         Val::Bool(false);
     "lastSignInAt" "last_sign_in_at" Private Full OptTime [LastSignInAt]
         "When the user last signed in before the current session. Private." => Val::opt_time(r.m.last_sign_in_at);
@@ -236,6 +253,9 @@ pub static USER: &[Field<UserRow>] = fields!(UserRow, |r, env| {
     "locked" "locked" Private Full Bool [LockedUntil]
         "Whether the account is locked after too many failed sign-ins (for ten minutes). Private." =>
         Val::Bool(r.m.locked_until.is_some_and(|t| t > time::now()));
+    "privateProfile" "private_profile" Private Full Bool [PrivateProfile]
+        "Whether others see only who the user is (id, username, name, state, avatar and web URL), not their \
+         profile. Private." => Val::Bool(r.m.private_profile);
     "privateToken" "private_token" PrivateToken Full Secret [] "The user's legacy private token. Private." =>
         r.private_token.as_deref().map_or(Val::Absent, Val::Str);
     "passwordExpiresAt" - Private Full OptTime [PasswordExpiresAt]
@@ -398,6 +418,7 @@ pub struct UserAttrs {
     pub note: Option<String>,
     pub bio: Option<String>,
     pub location: Option<String>,
+    pub private_profile: Option<bool>,
     pub projects_limit: Option<i64>,
     pub admin: Option<bool>,
     pub can_create_group: Option<bool>,
@@ -475,6 +496,9 @@ pub static USER_ATTRS: &[Attr<CreateUser>] = attrs!(CreateUser, {
     "pronouns" "pronouns" Str Both "Pronouns (at most 50 characters); empty clears them." =>
         |c, v| c.attrs.pronouns = text(v);
     "bio" "bio" Str Both "Short biography." => |c, v| c.attrs.bio = text(v);
+    "privateProfile" "private_profile" Bool Both
+        "Whether others see only who the user is (id, username, name, state, avatar and web URL), not their profile." =>
+        |c, v| c.attrs.private_profile = flag(v);
     "location" "location" Str Both "Location." => |c, v| c.attrs.location = text(v);
     "publicEmail" "public_email" Str Both
         "The address to show to everyone: one of the user's confirmed addresses; empty shows none." =>
@@ -545,6 +569,7 @@ by_index!(entity::user::Model {
     theme_id,
     commit_email,
     note,
+    private_profile,
 });
 
 /// A user with nothing read yet: empty text, `false`, zero, `None`, the epoch.
@@ -588,6 +613,7 @@ pub(crate) fn blank_user() -> user::Model {
         theme_id: 0,
         commit_email: None,
         note: None,
+        private_profile: false,
     }
 }
 
@@ -629,6 +655,7 @@ pub(crate) fn partial_user(res: &QueryResult, columns: &[user::Column]) -> Resul
                     LastActivityOn => last_activity_on, CreatedById => created_by_id,
                     PublicEmail => public_email, Discord => discord, JobTitle => job_title,
                     Pronouns => pronouns, ThemeId => theme_id, CommitEmail => commit_email, Note => note,
+                    PrivateProfile => private_profile,
                 );
             }
             let read = columns.iter().fold(0, |bits, c| bits | column(*c));
@@ -778,7 +805,14 @@ mod tests {
         // in every cut, but only when asked for and only to admins).
         assert!(
             USER.iter()
-                .all(|f| f.who == Who::Public || f.who == Who::Admin || f.shape >= Shape::Full)
+                .all(|f| matches!(f.who, Who::Public | Who::Profile | Who::Admin) || f.shape >= Shape::Full)
         );
+        // The basic cut is who a user is, shown to everyone; the single cut adds the profile, which
+        // a private profile withholds (REST cuts such a user to the basic one).
+        assert!(USER.iter().all(|f| match f.shape {
+            Shape::Basic => matches!(f.who, Who::Public | Who::Admin),
+            Shape::Single => f.who == Who::Profile,
+            _ => true,
+        }));
     }
 }

@@ -1,7 +1,7 @@
 //! Who may see and do what. One policy for both fronts: GraphQL field guards and REST view
 //! selection ask these functions.
 
-use super::shape::{Shape, Who};
+use super::shape::{Shape, Subject, Who};
 use super::viewer::{Access, Credential, Viewer};
 use crate::error::{AppError, AppResult};
 use entity::user;
@@ -11,13 +11,22 @@ pub fn can_read_private(viewer: &Viewer, user_id: i32) -> bool {
     viewer.user.as_ref().is_some_and(|u| u.admin || u.id == user_id)
 }
 
+/// May the viewer read the profile of `user` (GitLab's `read_user_profile`)? Anyone when it is
+/// public; the user and administrators when it is private (or was not read).
+pub fn can_read_profile(viewer: &Viewer, user: Subject) -> bool {
+    user.private_profile == Some(false) || can_read_private(viewer, user.id)
+}
+
 /// May the viewer read a field of `who` of a record owned by `owner` (see the declaration)?
-pub fn may_read(viewer: &Viewer, who: Who, owner: i32) -> bool {
+pub fn may_read(viewer: &Viewer, who: Who, owner: impl Into<Subject>) -> bool {
+    let owner = owner.into();
+    let owner_id = owner.id;
     match who {
         Who::Public => true,
-        Who::Private => can_read_private(viewer, owner),
-        Who::AdminFlag => can_read_admin_flag(viewer, owner),
-        Who::PrivateToken => can_read_private_token(viewer, owner),
+        Who::Profile => can_read_profile(viewer, owner),
+        Who::Private => can_read_private(viewer, owner_id),
+        Who::AdminFlag => can_read_admin_flag(viewer, owner_id),
+        Who::PrivateToken => can_read_private_token(viewer, owner_id),
         Who::Admin => viewer.is_admin(),
     }
 }
@@ -51,6 +60,16 @@ pub fn user_shape(viewer: &Viewer, one_user: bool) -> Shape {
         (true, _) => Shape::Admin,
         (false, true) => Shape::Single,
         (false, false) => Shape::Basic,
+    }
+}
+
+/// The representation of `user` a viewer gets: [`user_shape`], cut to the basic one (who the user
+/// is, not their profile) when the user keeps a private profile the viewer may not read.
+pub fn user_shape_of(viewer: &Viewer, one_user: bool, user: Subject) -> Shape {
+    let shape = user_shape(viewer, one_user);
+    match can_read_profile(viewer, user) {
+        true => shape,
+        false => shape.min(Shape::Basic),
     }
 }
 

@@ -15,6 +15,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub enum Who {
     /// Anyone.
     Public,
+    /// Anyone, unless the user keeps a private profile: then the user and administrators
+    /// (`policy::can_read_profile`). Reading such a field reads the user's `private_profile` too.
+    Profile,
     /// The owner and administrators (`policy::can_read_private`).
     Private,
     /// Whether the owner is an administrator (`policy::can_read_admin_flag`).
@@ -23,6 +26,25 @@ pub enum Who {
     PrivateToken,
     /// Administrators only.
     Admin,
+}
+
+/// The user a record belongs to, as far as reading its fields goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subject {
+    pub id: i32,
+    /// Whether the user keeps a private profile; `None` when it was not read (a profile field is
+    /// then withheld from everyone but the user and administrators).
+    pub private_profile: Option<bool>,
+}
+
+impl From<i32> for Subject {
+    /// A record's owner when only the id is known.
+    fn from(id: i32) -> Self {
+        Subject {
+            id,
+            private_profile: None,
+        }
+    }
 }
 
 /// The smallest of GitLab's REST representations of a user that shows a field: the basic one

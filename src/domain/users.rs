@@ -988,6 +988,9 @@ async fn insert_user(
         pronouns: Set(a.pronouns.clone().filter(|p| !p.is_empty())),
         note: Set(a.note.clone().filter(|n| !n.is_empty())),
         theme_id: given(a.theme_id),
+        // Always written: for a boolean column added by a later migration, SQLite's RETURNING
+        // reports the default with no type, which sqlx will not read as a boolean.
+        private_profile: Set(a.private_profile.unwrap_or(false)),
         created_at: Set(now),
         updated_at: Set(now),
         confirmed_at: Set(input.skip_confirmation.then_some(now)),
@@ -1167,6 +1170,9 @@ async fn apply_update(
     }
     if let Some(v) = a.theme_id {
         m.theme_id = Set(v);
+    }
+    if let Some(v) = a.private_profile {
+        m.private_profile = Set(v);
     }
     if let Some(h) = new_hash {
         let by = match actor.id == current.id {

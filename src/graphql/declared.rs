@@ -25,7 +25,7 @@ use crate::domain::fields::{
     TOKEN, USER_ATTRS,
 };
 use crate::domain::policy;
-use crate::domain::shape::{Attr, AttrTy, AttrVal, Env, Field, On, Ty, Val, Who};
+use crate::domain::shape::{Attr, AttrTy, AttrVal, Env, Field, On, Subject, Ty, Val, Who};
 
 /// The state of a user account.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -75,13 +75,13 @@ pub fn graphql_value(v: Val<'_>) -> Value {
 }
 
 /// May the viewer of `ctx` read fields of `who` of a record owned by `owner`?
-pub fn may_read(ctx: &Context<'_>, who: Who, owner: i32) -> bool {
+pub fn may_read(ctx: &Context<'_>, who: Who, owner: impl Into<Subject>) -> bool {
     ctx.viewer().map(|v| policy::may_read(v, who, owner)).unwrap_or(false)
 }
 
 /// The value of a declared leaf field of `row` (owned by `owner`) at the field `ctx` resolves:
 /// `null` with FORBIDDEN when the viewer may not read it.
-pub fn leaf_value<R>(ctx: &Context<'_>, f: &Field<R>, row: &R, owner: i32, env: &Env<'_>) -> Value {
+pub fn leaf_value<R>(ctx: &Context<'_>, f: &Field<R>, row: &R, owner: impl Into<Subject>, env: &Env<'_>) -> Value {
     if f.who != Who::Public && !guards::allow_or_forbid(ctx, may_read(ctx, f.who, owner)) {
         return Value::Null;
     }

@@ -564,7 +564,7 @@ async fn user_value(ctx: &ContextSelectionSet<'_>, u: &UserRow, plan: Plan) -> S
             },
             // `check` admits only declared leaves besides.
             _ => match Declared::by_graphql(USER, name) {
-                Some(f) => declared::leaf_value(&cf, f, u, u.id(), &env),
+                Some(f) => declared::leaf_value(&cf, f, u, u.subject(), &env),
                 None => Value::Null,
             },
         })

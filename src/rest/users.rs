@@ -136,11 +136,11 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let id = path_id(&id)?;
     let with_attributes = p.boolean("with_custom_attributes")?.unwrap_or(false);
-    let shape = policy::user_shape(&viewer, true);
-    let row = match shape {
+    let row = match policy::user_shape(&viewer, true) {
         Shape::Full | Shape::Admin => users::get_with_identities(&st.db, &viewer, id).await?,
         _ => users::get(&st.db, &viewer, &UserRef::Id(id)).await?,
     };
+    let shape = policy::user_shape_of(&viewer, true, row.subject());
     let row = match with_attributes {
         true => users::attach_custom_attributes(&st.db, &viewer, row).await?,
         false => row,

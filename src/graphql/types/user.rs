@@ -79,7 +79,7 @@ impl ContainerType for UserObject<'_> {
             let env = Env {
                 external_url: &external_url,
             };
-            return Ok(Some(declared::leaf_value(ctx, f, self.0, self.0.id(), &env)));
+            return Ok(Some(declared::leaf_value(ctx, f, self.0, self.0.subject(), &env)));
         }
         UserLinks(self.0).resolve_field(ctx).await
     }
