@@ -46,6 +46,9 @@ enum Field {
     Profile,
     /// Anyone signed in.
     Signed,
+    /// Anyone signed in while the target's profile is public; the user themself and admins while
+    /// private.
+    SignedProfile,
     /// The user themself (however authenticated) and admins.
     Private,
     /// The user themself with a full credential, admins, and admins through sudo.
@@ -99,8 +102,8 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
     ("privateProfile", Field::Private, ""),
     ("note", Field::Admin, ""),
     ("status", Field::Public, "{ emoji }"),
-    ("followers", Field::Signed, "{ totalCount }"),
-    ("following", Field::Signed, "{ totalCount }"),
+    ("followers", Field::SignedProfile, "{ totalCount }"),
+    ("following", Field::SignedProfile, "{ totalCount }"),
     ("skype", Field::Profile, ""),
     ("linkedin", Field::Profile, ""),
     ("twitter", Field::Profile, ""),
@@ -320,6 +323,7 @@ fn field_allowed(rule: Field, c: Caller, private_profile: bool) -> bool {
         Field::Public => true,
         Field::Profile => !private_profile || is_self_or_admin(c),
         Field::Signed => c != Caller::Anonymous,
+        Field::SignedProfile => c != Caller::Anonymous && (!private_profile || is_self_or_admin(c)),
         Field::Private => is_self_or_admin(c),
         Field::Secret => matches!(c, Caller::Himself | Caller::Admin | Caller::AdminSudo),
         Field::Admin => c == Caller::Admin,

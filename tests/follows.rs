@@ -210,3 +210,58 @@ async fn graphql_lists_of_followers_read_in_one_batch() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn counts_on_one_user_and_a_private_profile() {
+    each_backend(|app| async move {
+        let admin = Some(app.admin());
+        let ann = app.user("ann").await;
+        let ben = app.user("ben").await;
+        let cat = app.user("cat").await;
+        for (who, whom) in [(&ann, &ben), (&cat, &ben), (&ben, &cat)] {
+            let res = app
+                .post(&format!("/api/v4/users/{}/follow", whom.id), Some(&who.token), json!({}))
+                .await;
+            assert_eq!(res.status, 201, "{}", res.body);
+        }
+        let ben_path = format!("/api/v4/users/{}", ben.id);
+        // A signed-in caller: both counts and whether they follow.
+        let res = app.get(&ben_path, Some(&ann.token)).await;
+        assert_eq!(
+            (&res.body["followers"], &res.body["following"], &res.body["is_followed"]),
+            (&json!(2), &json!(1), &json!(true))
+        );
+        let res = app.get(&format!("/api/v4/users/{}", ann.id), Some(&ben.token)).await;
+        assert_eq!(
+            (&res.body["followers"], &res.body["following"], &res.body["is_followed"]),
+            (&json!(0), &json!(1), &json!(false))
+        );
+        // Anonymous: the counts, no is_followed. Oneself: none of them.
+        let res = app.get(&ben_path, None).await;
+        assert_eq!((&res.body["followers"], res.body.get("is_followed")), (&json!(2), None));
+        let res = app.get(&ben_path, Some(&ben.token)).await;
+        assert_eq!(
+            (res.body.get("followers"), res.body.get("following"), res.body.get("is_followed")),
+            (None, None, None)
+        );
+        // A blocked follower stops counting, as it leaves the list.
+        app.post(&format!("/api/v4/users/{}/block", cat.id), admin, json!({})).await;
+        assert_eq!(app.get(&ben_path, Some(&ann.token)).await.body["followers"], 1);
+        // A private profile: no counts for others, and its lists are a 404 to them.
+        app.put(&ben_path, admin, json!({ "private_profile": true })).await;
+        let res = app.get(&ben_path, Some(&ann.token)).await;
+        assert_eq!(res.body.get("followers"), None, "{}", res.body);
+        for list in ["followers", "following"] {
+            app.get(&format!("{ben_path}/{list}"), Some(&ann.token))
+                .await
+                .assert(404, json!({ "message": "404 User Not Found" }));
+            let res = app.get(&format!("{ben_path}/{list}"), Some(&ben.token)).await;
+            assert_eq!(res.status, 200, "{}", res.body);
+            let res = app.get(&format!("{ben_path}/{list}"), admin).await;
+            assert_eq!(res.status, 200, "{}", res.body);
+        }
+        let res = app.get(&ben_path, admin).await;
+        assert_eq!((&res.body["followers"], &res.body["is_followed"]), (&json!(1), &json!(false)));
+    })
+    .await;
+}

@@ -51,6 +51,18 @@ pub struct UserRow {
     identities: Option<Vec<identity::Model>>,
     custom_attributes: Option<Vec<custom_attribute::Model>>,
     private_token: Option<String>,
+    follows: Option<FollowCounts>,
+}
+
+/// What GitLab shows of a user's follows beside the profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowCounts {
+    /// How many (active) users follow them.
+    pub followers: u64,
+    /// How many (active) users they follow.
+    pub following: u64,
+    /// Whether the viewer follows them; `None` for an anonymous viewer.
+    pub is_followed: Option<bool>,
 }
 
 impl UserRow {
@@ -62,6 +74,7 @@ impl UserRow {
             identities: None,
             custom_attributes: None,
             private_token: None,
+            follows: None,
         }
     }
 
@@ -73,6 +86,7 @@ impl UserRow {
             identities: None,
             custom_attributes: None,
             private_token: None,
+            follows: None,
         }
     }
 
@@ -83,6 +97,11 @@ impl UserRow {
 
     pub fn with_custom_attributes(mut self, attributes: Vec<custom_attribute::Model>) -> Self {
         self.custom_attributes = Some(attributes);
+        self
+    }
+
+    pub fn with_follow_counts(mut self, counts: FollowCounts) -> Self {
+        self.follows = Some(counts);
         self
     }
 
@@ -218,6 +237,12 @@ pub static USER: &[Field<UserRow>] = fields!(UserRow, |r, env| {
     "pronouns" "pronouns" Profile Single OptStr [Pronouns] "Pronouns." => Val::opt_str(r.m.pronouns.as_deref());
     "bot" "bot" Profile Single Bool [] "Whether the user is a bot: never here (usergraph has no bots)." =>
         Val::Bool(false);
+    - "followers" Profile Single Int [] "How many active users follow the user (not shown on oneself)." =>
+        r.follows.map_or(Val::Absent, |f| Val::Int(f.followers as i64));
+    - "following" Profile Single Int [] "How many active users the user follows (not shown on oneself)." =>
+        r.follows.map_or(Val::Absent, |f| Val::Int(f.following as i64));
+    - "is_followed" Profile Single Bool [] "Whether the caller follows the user (signed-in callers, not on oneself)." =>
+        r.follows.and_then(|f| f.is_followed).map_or(Val::Absent, Val::Bool);
     "lastSignInAt" "last_sign_in_at" Private Full OptTime [LastSignInAt]
         "When the user last signed in before the current session. Private." => Val::opt_time(r.m.last_sign_in_at);
     "confirmedAt" "confirmed_at" Private Full OptTime [ConfirmedAt]

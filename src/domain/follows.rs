@@ -7,7 +7,7 @@ use sea_orm::{
     EntityTrait, PaginatorTrait, QueryFilter, Statement, Value,
 };
 
-use super::fields::UserRow;
+use super::fields::{FollowCounts, UserRow};
 use super::page::{Listed, PageRequest, Window};
 use super::time;
 use super::users::{self, Read, SortDir, UserFilter, UserOrder, UserRef};
@@ -105,6 +105,7 @@ pub async fn list(
         return Err(AppError::forbidden("Not authorized!"));
     }
     let them = users::get(db, viewer, r).await?;
+    super::policy::may_list_follows(viewer, them.subject())?;
     let filter = UserFilter {
         followers_of: (side == Side::Followers).then_some(them.id()),
         followed_by: (side == Side::Following).then_some(them.id()),
@@ -210,4 +211,39 @@ pub async fn lengths_of(db: &impl ConnectionTrait, user_ids: &[i32], side: Side)
         .iter()
         .map(|r| Ok((r.try_get_by_index::<i32>(0)?, r.try_get_by_index::<i64>(1)? as u64)))
         .collect()
+}
+
+/// `user` with how many follow them, how many they follow and whether the viewer is among their
+/// followers, when the viewer is shown these (`policy::sees_follow_counts`); one statement.
+pub async fn with_counts(db: &impl ConnectionTrait, viewer: &Viewer, user: UserRow) -> AppResult<UserRow> {
+    if !super::policy::sees_follow_counts(viewer, user.subject()) {
+        return Ok(user);
+    }
+    let backend = db.get_database_backend();
+    let p = |i| placeholders(backend, i, 1);
+    let active = |listed: &str| format!("JOIN users u ON u.id = f.{listed} WHERE u.state = 'active' AND");
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM user_follows f {} f.followee_id = {}),
+                (SELECT COUNT(*) FROM user_follows f {} f.follower_id = {}),
+                (SELECT COUNT(*) FROM user_follows f WHERE f.follower_id = {} AND f.followee_id = {})",
+        active("follower_id"),
+        p(1),
+        active("followee_id"),
+        p(2),
+        p(3),
+        p(4),
+    );
+    let me = viewer.user.as_ref().map_or(0, |u| u.id);
+    let values: Vec<Value> = [user.id(), user.id(), me, user.id()].into_iter().map(Value::from).collect();
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("follow counts".into()))?;
+    let count = |i| row.try_get_by_index::<i64>(i).map(|n| n.max(0) as u64);
+    let counts = FollowCounts {
+        followers: count(0)?,
+        following: count(1)?,
+        is_followed: viewer.user.as_ref().map(|_| count(2)).transpose()?.map(|n| n > 0),
+    };
+    Ok(user.with_follow_counts(counts))
 }

@@ -17,6 +17,25 @@ pub fn can_read_profile(viewer: &Viewer, user: Subject) -> bool {
     user.private_profile == Some(false) || can_read_private(viewer, user.id)
 }
 
+/// May the viewer list who follows `user` and whom they follow? Signed-in callers (403 `Not
+/// authorized!` otherwise) who may read the profile (a private one is `404 User Not Found`, as
+/// if there were no such user).
+pub fn may_list_follows(viewer: &Viewer, user: Subject) -> AppResult<()> {
+    if viewer.user.is_none() {
+        return Err(AppError::forbidden("Not authorized!"));
+    }
+    if !can_read_profile(viewer, user) {
+        return Err(AppError::NotFound("User"));
+    }
+    Ok(())
+}
+
+/// Is the viewer shown how many follow `user`, how many they follow, and whether the viewer is
+/// among them? When they may read the profile, and never on themselves.
+pub fn sees_follow_counts(viewer: &Viewer, user: Subject) -> bool {
+    can_read_profile(viewer, user) && viewer.user.as_ref().is_none_or(|u| u.id != user.id)
+}
+
 /// May the viewer read a field of `who` of a record owned by `owner` (see the declaration)?
 pub fn may_read(viewer: &Viewer, who: Who, owner: impl Into<Subject>) -> bool {
     let owner = owner.into();

@@ -57,8 +57,8 @@ fn record<R>(fields: &[Field<R>], cut: Shape) -> Value {
         }
         properties.insert(name.to_string(), schema);
         // The legacy token shows only under sudo, custom attributes only when asked for, a
-        // token's value when it is made.
-        if !matches!(f.ty, Ty::Secret | Ty::Attributes | Ty::Revealed) && f.who != Who::Admin {
+        // token's value when it is made, the profile when it is not private.
+        if !matches!(f.ty, Ty::Secret | Ty::Attributes | Ty::Revealed) && !matches!(f.who, Who::Admin | Who::Profile) {
             required.push(Value::String(name.to_string()));
         }
     }

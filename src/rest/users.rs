@@ -141,6 +141,7 @@ pub async fn show(
         _ => users::get(&st.db, &viewer, &UserRef::Id(id)).await?,
     };
     let shape = policy::user_shape_of(&viewer, true, row.subject());
+    let row = crate::domain::follows::with_counts(&st.db, &viewer, row).await?;
     let row = match with_attributes {
         true => users::attach_custom_attributes(&st.db, &viewer, row).await?,
         false => row,

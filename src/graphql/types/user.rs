@@ -126,7 +126,8 @@ impl UserLinks<'_> {
         Ok(row.map(|s| UserStatus::new(StatusRow(Some(s)))))
     }
 
-    /// Who follows the user: active users, oldest id first. Signed-in callers only.
+    /// Who follows the user: active users, oldest id first. Signed-in callers who may read the
+    /// profile (not private, or their own).
     #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn followers(
         &self,
@@ -140,7 +141,8 @@ impl UserLinks<'_> {
             .await
     }
 
-    /// Whom the user follows: active users, oldest id first. Signed-in callers only.
+    /// Whom the user follows: active users, oldest id first. Signed-in callers who may read the
+    /// profile (not private, or their own).
     #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
     async fn following(
         &self,
@@ -301,7 +303,8 @@ impl UserLinks<'_> {
     /// A page of this user's followers or followees, read in one batch with every other user's on
     /// the page; null (and FORBIDDEN) for an anonymous caller, as GitLab's lists.
     async fn follow_list(&self, ctx: &Context<'_>, side: Side, relay: Relay) -> Result<Option<Counting<User>>> {
-        if !guards::allow_or_forbid(ctx, ctx.viewer()?.user.is_some()) {
+        let allowed = crate::domain::policy::may_list_follows(ctx.viewer()?, self.0.subject()).is_ok();
+        if !guards::allow_or_forbid(ctx, allowed) {
             return Ok(None);
         }
         let loader = ctx.data::<DataLoader<DbLoader>>()?;
