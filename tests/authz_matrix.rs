@@ -125,6 +125,7 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
     ("external", Field::Private, ""),
     ("identities", Field::Private, "{ provider }"),
     ("keys", Field::Private, "{ totalCount }"),
+    ("gpgKeys", Field::Public, "{ totalCount }"),
     ("emails", Field::Private, "{ totalCount }"),
     ("personalAccessTokens", Field::Private, "{ totalCount }"),
     ("privateToken", Field::Secret, ""),
@@ -569,6 +570,25 @@ fn ops() -> Vec<Op> {
             query: |_| "mutation { deleteSshKey(input: { id: \"999999\" }) { key { id } } }".into(),
         },
         Op {
+            name: "addGpgKey",
+            level: Level::Signed,
+            write: true,
+            allowed: Outcome::Ok,
+            query: |_| {
+                format!(
+                    "mutation {{ addGpgKey(input: {{ key: {} }}) {{ key {{ id }} }} }}",
+                    json!(crate::common::gpg::key("M <m@example.com>", "ed25519").public)
+                )
+            },
+        },
+        Op {
+            name: "deleteGpgKey",
+            level: Level::Signed,
+            write: true,
+            allowed: Outcome::NotFound,
+            query: |_| "mutation { deleteGpgKey(input: { id: \"999999\" }) { key { id } } }".into(),
+        },
+        Op {
             name: "addEmail",
             level: Level::Signed,
             write: true,
@@ -931,6 +951,15 @@ const ENDPOINTS: &[(&str, &str, Level, u16)] = &[
     ("POST", "/api/v4/user/keys", Level::Signed, 201),
     ("DELETE", "/api/v4/user/keys/999999", Level::Signed, 200),
     ("POST", "/api/v4/user/emails", Level::Signed, 201),
+    ("GET", "/api/v4/user/gpg_keys", Level::Signed, 200),
+    ("POST", "/api/v4/user/gpg_keys", Level::Signed, 201),
+    ("DELETE", "/api/v4/user/gpg_keys/999999", Level::Signed, 404),
+    ("POST", "/api/v4/user/gpg_keys/999999/revoke", Level::Signed, 404),
+    ("GET", "/api/v4/users/{t}/gpg_keys", Level::Anyone, 200),
+    ("GET", "/api/v4/users/{t}/gpg_keys/999999", Level::Anyone, 404),
+    ("POST", "/api/v4/users/{t}/gpg_keys", Level::SelfOrAdmin, 201),
+    ("DELETE", "/api/v4/users/{t}/gpg_keys/999999", Level::SelfOrAdmin, 404),
+    ("POST", "/api/v4/users/{t}/gpg_keys/999999/revoke", Level::SelfOrAdmin, 404),
     ("DELETE", "/api/v4/user/emails/999999", Level::Signed, 200),
     ("POST", "/api/v4/users", Level::Admin, 201),
     ("PUT", "/api/v4/users/{t}", Level::Admin, 200),
@@ -996,7 +1025,9 @@ fn rest_body(method: &str, path: &str) -> Option<Value> {
         return None;
     }
     let u = unique();
-    Some(if path.ends_with("/keys") {
+    Some(if path.ends_with("/gpg_keys") {
+        json!({ "key": crate::common::gpg::key("M <m@example.com>", "ed25519").public })
+    } else if path.ends_with("/keys") {
         json!({ "title": "k", "key": random_key() })
     } else if path.ends_with("/emails") {
         json!({ "email": format!("{u}@example.com") })

@@ -7,6 +7,7 @@ mod admin_tools;
 mod authz_matrix;
 mod custom_attributes;
 mod follows;
+mod gpg_keys;
 pub mod graphql_account;
 mod graphql_auth;
 mod graphql_fast;

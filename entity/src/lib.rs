@@ -8,6 +8,7 @@ pub mod event;
 pub mod identity;
 pub mod outbox;
 pub mod prelude;
+pub mod gpg_key;
 pub mod ssh_key;
 pub mod token;
 pub mod user;

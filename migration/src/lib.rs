@@ -19,6 +19,7 @@ mod m20261203_000005_admin_note;
 mod m20261203_000006_create_user_statuses;
 mod m20261203_000007_create_user_follows;
 mod m20261203_000008_private_profile;
+mod m20261203_000009_create_gpg_keys;
 mod util;
 
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_create_user_statuses::Migration),
             Box::new(m20261203_000007_create_user_follows::Migration),
             Box::new(m20261203_000008_private_profile::Migration),
+            Box::new(m20261203_000009_create_gpg_keys::Migration),
         ]
     }
 }

@@ -116,6 +116,16 @@ by_index!(entity::ssh_key::Model {
     created_at,
 });
 
+by_index!(entity::gpg_key::Model {
+    id,
+    user_id,
+    key,
+    primary_keyid,
+    fingerprint,
+    emails,
+    created_at,
+});
+
 by_index!(entity::email::Model {
     id,
     user_id,

@@ -15,7 +15,7 @@
 //! cannot be served. The order of each table is the order of GitLab's JSON.
 
 use chrono::{DateTime, Utc};
-use entity::{custom_attribute, email, identity, ssh_key, token, user};
+use entity::{custom_attribute, email, gpg_key, identity, ssh_key, token, user};
 use sea_orm::{DbErr, Iterable, ModelTrait, QueryResult};
 use serde_json::{Map, Value as Json};
 
@@ -310,6 +310,18 @@ pub static SSH_KEY: &[Field<ssh_key::Model>] = fields!(ssh_key::Model, |r, env| 
     "createdAt" "created_at" Public Basic Time [] "When the key was added." => Val::Time(r.created_at);
     "expiresAt" - Public Basic OptTime [] "When the key stops working; null when it does not expire." =>
         Val::opt_time(r.expires_at);
+});
+
+/// A GPG key (GitLab shows its id, block and date; GraphQL what was read from it besides).
+pub static GPG_KEY: &[Field<gpg_key::Model>] = fields!(gpg_key::Model, |r, env| {
+    "id" "id" Public Basic Id [] "The key's id." => Val::Id(r.id);
+    "userId" - Public Basic Id [] "The owner's id." => Val::Id(r.user_id);
+    "key" "key" Public Basic Str [] "The armored OpenPGP public key block." => Val::Str(&r.key);
+    "primaryKeyid" - Public Basic Str [] "The primary key's id: 16 upper-case hex digits." => Val::Str(&r.primary_keyid);
+    "fingerprint" - Public Basic Str [] "The primary key's fingerprint: 40 upper-case hex digits." => Val::Str(&r.fingerprint);
+    "emails" - Public Basic Strings [] "The e-mail addresses of the key's self-signed user ids, lower-cased." =>
+        Val::Strings(r.emails.lines().filter(|l| !l.is_empty()).map(str::to_string).collect());
+    "createdAt" "created_at" Public Basic Time [] "When the key was added." => Val::Time(r.created_at);
 });
 
 /// A secondary e-mail address.
@@ -821,6 +833,7 @@ mod tests {
         check(USER);
         check(IDENTITY);
         check(SSH_KEY);
+        check(GPG_KEY);
         check(EMAIL);
         check(TOKEN);
         check(ACTIVITY);

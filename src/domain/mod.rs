@@ -20,6 +20,7 @@ pub mod passwords;
 pub mod policy;
 pub mod sessions;
 pub mod shape;
+pub mod gpg_keys;
 pub mod ssh_keys;
 pub mod states;
 pub mod status;

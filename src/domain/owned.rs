@@ -33,6 +33,9 @@ pub trait Owned: EntityTrait<PrimaryKey: PrimaryKeyTrait<ValueType = i32>> {
     fn all() -> Select<Self> {
         Self::find()
     }
+    /// Whether anyone may read a user's records (GitLab's GPG keys), not only the user and
+    /// admins.
+    const PUBLIC: bool = false;
     /// What else a deletion of `m` changes on its user (run just before it).
     fn on_delete(_m: &Self::Model) -> Vec<sea_orm::UpdateMany<entity::user::Entity>> {
         Vec::new()
@@ -47,6 +50,21 @@ impl Owned for entity::ssh_key::Entity {
     }
     fn id_column() -> Self::Column {
         entity::ssh_key::Column::Id
+    }
+    fn owner_of(m: &Self::Model) -> i32 {
+        m.user_id
+    }
+}
+
+impl Owned for entity::gpg_key::Entity {
+    const NOT_FOUND: &'static str = "GPG Key";
+    const FIELDS: &'static [Field<entity::gpg_key::Model>] = fields::GPG_KEY;
+    const PUBLIC: bool = true;
+    fn owner_column() -> Self::Column {
+        entity::gpg_key::Column::UserId
+    }
+    fn id_column() -> Self::Column {
+        entity::gpg_key::Column::Id
     }
     fn owner_of(m: &Self::Model) -> i32 {
         m.user_id
@@ -82,6 +100,15 @@ impl Owned for entity::email::Entity {
     /// The primary address is a row of `emails` too, but not a secondary one.
     fn all() -> Select<Self> {
         Self::find().filter(entity::email::Column::IsPrimary.eq(false))
+    }
+}
+
+/// Whose records of kind `E` the viewer reads: those of [`Owner::resolve`], or, for a kind anyone
+/// may read, any user's (404 when there is none), signed in or not.
+pub async fn readable<E: Owned>(db: &impl ConnectionTrait, viewer: &Viewer, target: &Target) -> AppResult<Owner> {
+    match (E::PUBLIC, target) {
+        (true, Target::User(r)) => Ok(Owner::checked(super::users::find(db, r).await?.id)),
+        _ => Owner::resolve(db, viewer, target).await,
     }
 }
 

@@ -1307,6 +1307,10 @@ async fn delete_rows_if(db: &DatabaseConnection, u: &user::Model, state: Option<
         .filter(ssh_key::Column::UserId.eq(u.id))
         .exec(&txn)
         .await?;
+    entity::gpg_key::Entity::delete_many()
+        .filter(entity::gpg_key::Column::UserId.eq(u.id))
+        .exec(&txn)
+        .await?;
     email::Entity::delete_many()
         .filter(email::Column::UserId.eq(u.id))
         .exec(&txn)

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::connection::{Counting, Relay, wants_total};
 use super::context::CtxExt;
-use super::declared::{AccessToken, Email, SshKey, UserActivity};
+use super::declared::{AccessToken, Email, GpgKey, SshKey, UserActivity};
 use super::inputs::{parse_id, parse_user_id};
 use super::scalars::Date;
 use super::types::account::{TokenFilterInput, TokenSort, TokenState};
@@ -15,6 +15,7 @@ use super::types::user::Event;
 use crate::domain::activities;
 use crate::domain::emails::{self, NewEmail};
 use crate::domain::events::{self, NewEvent};
+use crate::domain::gpg_keys;
 use crate::domain::owned;
 use crate::domain::owner::Owner;
 use crate::domain::owner::Target;
@@ -243,6 +244,31 @@ pub struct DeleteSshKeyPayload {
     pub key: Option<SshKey>,
 }
 
+/// A new GPG key.
+#[derive(InputObject)]
+pub struct AddGpgKeyInput {
+    /// The armored OpenPGP public key block (`-----BEGIN PGP PUBLIC KEY BLOCK-----` ...).
+    pub key: String,
+    /// Add the key for this user instead of the caller (admins only).
+    pub user_id: Option<ID>,
+}
+
+/// A GPG key to delete.
+#[derive(InputObject)]
+pub struct DeleteGpgKeyInput {
+    /// The key's id.
+    pub id: ID,
+    /// The key's owner, when an admin deletes another user's key.
+    pub user_id: Option<ID>,
+}
+
+/// Result of `addGpgKey` and `deleteGpgKey`.
+#[derive(SimpleObject)]
+pub struct GpgKeyPayload {
+    /// The key added or deleted.
+    pub key: GpgKey,
+}
+
 /// A new secondary e-mail.
 #[derive(InputObject)]
 pub struct AddEmailInput {
@@ -418,6 +444,32 @@ impl AccountMutation {
         Ok(DeleteSshKeyPayload {
             key: k.map(SshKey::new),
         })
+    }
+
+    /// Adds a GPG key for the caller, or (admins) for `userId`. BAD_USER_INPUT for a block that is
+    /// not one OpenPGP public key with a self-signed user id, or a key registered already.
+    async fn add_gpg_key(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: AddGpgKeyInput,
+    ) -> Result<GpgKeyPayload> {
+        let st = ctx.state()?;
+        let k = gpg_keys::add(&st.db, ctx.viewer()?, &target(&input.user_id)?, Some(input.key)).await?;
+        Ok(GpgKeyPayload { key: GpgKey::new(k) })
+    }
+
+    /// Deletes a GPG key of the caller, or (admins) of `userId`; NOT_FOUND when there is none.
+    async fn delete_gpg_key(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to do.")] input: DeleteGpgKeyInput,
+    ) -> Result<GpgKeyPayload> {
+        let st = ctx.state()?;
+        let id = parse_id("id", &input.id)?;
+        match owned::delete::<entity::gpg_key::Entity>(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await? {
+            Some(k) => Ok(GpgKeyPayload { key: GpgKey::new(k) }),
+            None => Err(AppError::NotFound("GPG Key").into()),
+        }
     }
 
     /// Adds a secondary e-mail for the caller, or (admins) for `userId`.

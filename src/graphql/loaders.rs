@@ -32,6 +32,22 @@ pub struct KeysOf(pub i32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EmailsOf(pub i32);
 
+/// The GPG keys of a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GpgKeysOf(pub i32);
+
+impl Loader<GpgKeysOf> for DbLoader {
+    type Value = Vec<entity::gpg_key::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[GpgKeysOf]) -> Result<HashMap<GpgKeysOf, Self::Value>, Self::Error> {
+        let rows = owned::of_users::<entity::gpg_key::Entity>(&self.db, &ids(keys, |k| k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(group(keys, rows, |r| GpgKeysOf(r.user_id)))
+    }
+}
+
 /// The custom attributes of a user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CustomAttributesOf(pub i32);

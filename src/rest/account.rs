@@ -18,8 +18,9 @@ use crate::domain::decode::ByIndex;
 use crate::domain::emails::{self, NewEmail};
 use crate::domain::events::{self, EventFilter, TARGET_TYPES};
 use crate::domain::fields::{ACTIVITY, SSH_KEY, TOKEN, USER, UserRow};
+use crate::domain::gpg_keys;
 use crate::domain::owned::{self, Owned};
-use crate::domain::owner::{Owner, Target};
+use crate::domain::owner::Target;
 use crate::domain::page::PageRequest;
 use crate::domain::shape::{Env, Shape};
 use crate::domain::ssh_keys::{self, NewKey};
@@ -67,6 +68,12 @@ impl OwnedRoutes for entity::ssh_key::Entity {
     }
 }
 
+impl OwnedRoutes for entity::gpg_key::Entity {
+    async fn add(st: &AppState, viewer: &Viewer, target: &Target, p: &Params) -> Result<Self::Model, AppError> {
+        gpg_keys::add(&st.db, viewer, target, p.string("key")?).await
+    }
+}
+
 impl OwnedRoutes for entity::email::Entity {
     async fn add(st: &AppState, viewer: &Viewer, target: &Target, p: &Params) -> Result<Self::Model, AppError> {
         let input = NewEmail {
@@ -79,7 +86,7 @@ impl OwnedRoutes for entity::email::Entity {
 
 pub async fn list_owned<E>(
     State(st): State<AppState>,
-    Signed(v): Signed,
+    Caller(v): Caller,
     Subject(target): Subject,
     OriginalUri(uri): OriginalUri,
     p: Params,
@@ -88,8 +95,8 @@ where
     E: OwnedRoutes,
     ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
 {
+    let owner = owned::readable::<E>(&st.db, &v, &target).await?;
     let page = pagination::page(&p)?;
-    let owner = Owner::resolve(&st.db, &v, &target).await?;
     let listed =
         crate::domain::page::list(&st.db, &owned::of_owner::<E>(owner), PageRequest::Numbered(page), true).await?;
     let base = st.cfg.external_url();
@@ -113,14 +120,14 @@ where
 
 pub async fn get_owned<E>(
     State(st): State<AppState>,
-    Signed(v): Signed,
+    Caller(v): Caller,
     SubjectRecord(target, id): SubjectRecord,
 ) -> Result<Response, AppError>
 where
     E: OwnedRoutes,
     ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
 {
-    let owner = Owner::resolve(&st.db, &v, &target).await?;
+    let owner = owned::readable::<E>(&st.db, &v, &target).await?;
     Ok(views::one(&st, &owned::get::<E>(&st.db, &owner, id).await?, E::FIELDS))
 }
 
@@ -139,6 +146,38 @@ where
     Ok(deleted(
         gone.as_ref().map(|m| View::new(m, E::FIELDS, Shape::Basic, env)),
     ))
+}
+
+/// GitLab's later deletions (GPG keys): 204, or `404 <kind> Not Found` when there is none.
+async fn delete_or_404<E>(st: &AppState, v: &Viewer, target: &Target, id: i32) -> Result<(), AppError>
+where
+    E: OwnedRoutes,
+    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
+{
+    match owned::delete::<E>(&st.db, v, target, id).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound(E::NOT_FOUND)),
+    }
+}
+
+pub async fn delete_gpg_key(
+    State(st): State<AppState>,
+    Signed(v): Signed,
+    SubjectRecord(target, id): SubjectRecord,
+) -> Result<Response, AppError> {
+    delete_or_404::<entity::gpg_key::Entity>(&st, &v, &target, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Revoking a GPG key: GitLab deletes it and marks the commits it signed unverified; usergraph
+/// keeps no commits, so it is the deletion, answered 202.
+pub async fn revoke_gpg_key(
+    State(st): State<AppState>,
+    Signed(v): Signed,
+    SubjectRecord(target, id): SubjectRecord,
+) -> Result<Response, AppError> {
+    delete_or_404::<entity::gpg_key::Entity>(&st, &v, &target, id).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
 }
 
 // ---- any key, for admins

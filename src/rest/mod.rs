@@ -23,7 +23,7 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     use account::*;
-    use entity::{email::Entity as Emails, ssh_key::Entity as Keys};
+    use entity::{email::Entity as Emails, gpg_key::Entity as GpgKeys, ssh_key::Entity as Keys};
     Router::new()
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::show).put(users::update).delete(users::delete))
@@ -41,6 +41,12 @@ pub fn router() -> Router<AppState> {
             "/users/{id}/keys/{key_id}",
             get(get_owned::<Keys>).delete(delete_owned::<Keys>),
         )
+        .route("/users/{id}/gpg_keys", get(list_owned::<GpgKeys>).post(add_owned::<GpgKeys>))
+        .route(
+            "/users/{id}/gpg_keys/{key_id}",
+            get(get_owned::<GpgKeys>).delete(delete_gpg_key),
+        )
+        .route("/users/{id}/gpg_keys/{key_id}/revoke", post(revoke_gpg_key))
         .route(
             "/users/{id}/emails",
             get(list_owned::<Emails>).post(add_owned::<Emails>),
@@ -88,6 +94,12 @@ pub fn router() -> Router<AppState> {
             "/user/keys/{key_id}",
             get(get_owned::<Keys>).delete(delete_owned::<Keys>),
         )
+        .route("/user/gpg_keys", get(list_owned::<GpgKeys>).post(add_owned::<GpgKeys>))
+        .route(
+            "/user/gpg_keys/{key_id}",
+            get(get_owned::<GpgKeys>).delete(delete_gpg_key),
+        )
+        .route("/user/gpg_keys/{key_id}/revoke", post(revoke_gpg_key))
         .route("/user/emails", get(list_owned::<Emails>).post(add_owned::<Emails>))
         .route(
             "/user/emails/{email_id}",

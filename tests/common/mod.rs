@@ -2,6 +2,7 @@
 //! test and backend. SQLite always; PostgreSQL and MariaDB when their URLs are set.
 
 pub mod db;
+pub mod gpg;
 pub mod smtp;
 
 use std::sync::Arc;

@@ -25,11 +25,12 @@ use crate::domain::tokens::{self, Kind};
 use crate::domain::users;
 use crate::graphql::connection::{Counting, Relay, wants_total};
 use crate::graphql::context::CtxExt;
-use crate::graphql::declared::{self, AccessToken, CustomAttribute, Email, Identity, SshKey, UserStatus};
+use crate::graphql::declared::{self, AccessToken, CustomAttribute, Email, GpgKey, Identity, SshKey, UserStatus};
 use crate::graphql::guards;
 use crate::graphql::inputs::SortDirection;
 use crate::graphql::loaders::{
-    CustomAttributesOf, DbLoader, EmailsOf, EventCountOf, EventsOf, FollowLength, FollowWindow, IdentitiesOf, KeysOf,
+    CustomAttributesOf, DbLoader, EmailsOf, EventCountOf, EventsOf, FollowLength, FollowWindow, GpgKeysOf, IdentitiesOf,
+    KeysOf,
     StatusOf, TokensOf, UserId, loader_error,
 };
 use crate::graphql::scalars::Date;
@@ -187,6 +188,24 @@ impl UserLinks<'_> {
         Ok(Some(
             Relay::new(ctx, first, after, last, before).slice(rows.into_iter().map(SshKey::new).collect())?,
         ))
+    }
+
+    /// The user's GPG keys, oldest first. Public (as GitLab's).
+    #[graphql(complexity = "crate::graphql::connection::page_complexity(first, last, child_complexity)")]
+    async fn gpg_keys(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Returns the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor.")] before: Option<String>,
+    ) -> Result<Counting<GpgKey>> {
+        let rows = ctx
+            .data::<DataLoader<DbLoader>>()?
+            .load_one(GpgKeysOf(self.0.id()))
+            .await?
+            .unwrap_or_default();
+        Ok(Relay::new(ctx, first, after, last, before).slice(rows.into_iter().map(GpgKey::new).collect())?)
     }
 
     /// The user's secondary e-mail addresses, oldest first. Private.
