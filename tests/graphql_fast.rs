@@ -10,7 +10,7 @@ use crate::graphql_account::{ECDSA256, ED25519, RSA2048};
 /// The fields of `User` the one-pass path leaves to the derived resolvers: a selection that holds
 /// one of them goes to the derived resolvers whole. Every other field of the one-pass types must
 /// be answered by the one-pass path (see `fields_of_the_schema_are_answered_or_left_on_purpose`).
-const LEFT_TO_DERIVED: [(&str, &str); 8] = [
+const LEFT_TO_DERIVED: [(&str, &str); 9] = [
     ("User", "customAttributes"),
     ("User", "events"),
     ("User", "personalAccessTokens"),
@@ -19,6 +19,7 @@ const LEFT_TO_DERIVED: [(&str, &str); 8] = [
     ("User", "status"),
     ("User", "followers"),
     ("User", "following"),
+    ("User", "gpgKeys"),
 ];
 
 const INTROSPECTION: &str = "{ __schema { types { name kind fields(includeDeprecated: true) { name

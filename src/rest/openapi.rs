@@ -102,6 +102,7 @@ pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
         ("User", record(fields::USER, Shape::Single)),
         ("UserFull", record(fields::USER, Shape::Admin)),
         ("SshKey", record(fields::SSH_KEY, Shape::Basic)),
+        ("GpgKey", record(fields::GPG_KEY, Shape::Basic)),
         ("Email", record(fields::EMAIL, Shape::Basic)),
         ("ImpersonationToken", record(fields::TOKEN, Shape::Basic)),
         ("PersonalAccessToken", record(fields::TOKEN, Shape::Basic)),
