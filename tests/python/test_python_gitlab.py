@@ -218,6 +218,61 @@ def test_follow(gl):
     assert ben.followers_users.list() == []
 
 
+def gpg_public_key(user_id):
+    """A new OpenPGP public key made by gpg, in a home of its own."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as home:
+        run = lambda *args: subprocess.run(
+            ["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", "", *args],
+            env={**os.environ, "GNUPGHOME": home}, check=True, capture_output=True, text=True,
+        ).stdout
+        run("--quick-gen-key", user_id, "ed25519", "default", "never")
+        key = run("--armor", "--export")
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, "GNUPGHOME": home})
+        return key
+
+
+def test_gpg_keys(gl):
+    user = new_user(gl)
+    token = user.personal_access_tokens.create({"name": "gpg", "scopes": ["api"]})
+    acting = gitlab.Gitlab(URL, private_token=token.token)
+    acting.auth()
+    public = gpg_public_key(f"{user.username} <{user.email}>")
+    mine = acting.user.gpgkeys.create({"key": public})
+    assert mine.key == public.strip()
+    assert [k.id for k in acting.user.gpgkeys.list()] == [mine.id]
+    # Reading a user's keys needs no token at all.
+    anonymous = gitlab.Gitlab(URL)
+    assert anonymous.users.get(user.id, lazy=True).gpgkeys.get(mine.id).key == public.strip()
+    with pytest.raises(gitlab.exceptions.GitlabCreateError) as err:
+        acting.user.gpgkeys.create({"key": public})
+    assert err.value.response_code == 400
+    with pytest.raises(gitlab.exceptions.GitlabCreateError) as err:
+        acting.user.gpgkeys.create({"key": public[: len(public) // 2]})
+    assert err.value.response_code == 400
+    mine.delete()
+    assert acting.user.gpgkeys.list() == []
+    # An admin adds and deletes one for the user.
+    theirs = user.gpgkeys.create({"key": gpg_public_key(f"Other <{unique('o')}@example.com>")})
+    assert [k.id for k in user.gpgkeys.list()] == [theirs.id]
+    user.gpgkeys.delete(theirs.id)
+    assert user.gpgkeys.list() == []
+
+
+def test_private_profile(gl):
+    user = new_user(gl, private_profile=True, bio="kept to myself")
+    assert gl.users.get(user.id).private_profile is True
+    anonymous = gitlab.Gitlab(URL)
+    seen = anonymous.users.get(user.id)
+    assert seen.username == user.username
+    assert not hasattr(seen, "bio")
+    user.private_profile = False
+    user.save()
+    assert anonymous.users.get(user.id).bio == "kept to myself"
+
+
 def test_pagination_over_several_pages(gl):
     created = {new_user(gl, name=f"Paged {i}").id for i in range(25)}
     everyone = gl.users.list(get_all=True, per_page=10)
