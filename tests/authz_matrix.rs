@@ -44,8 +44,6 @@ enum Field {
     Public,
     /// Anyone while the target's profile is public; the user themself and admins while private.
     Profile,
-    /// Anyone signed in.
-    Signed,
     /// Anyone signed in while the target's profile is public; the user themself and admins while
     /// private.
     SignedProfile,
@@ -323,7 +321,6 @@ fn field_allowed(rule: Field, c: Caller, private_profile: bool) -> bool {
     match rule {
         Field::Public => true,
         Field::Profile => !private_profile || is_self_or_admin(c),
-        Field::Signed => c != Caller::Anonymous,
         Field::SignedProfile => c != Caller::Anonymous && (!private_profile || is_self_or_admin(c)),
         Field::Private => is_self_or_admin(c),
         Field::Secret => matches!(c, Caller::Himself | Caller::Admin | Caller::AdminSudo),
@@ -359,41 +356,48 @@ async fn user_fields_for_every_caller() {
         let w = world(&app).await;
         // The target's profile public, then private.
         for private_profile in [false, true] {
-        if private_profile {
-            let res = app
-                .put(&format!("/api/v4/users/{}", w.target), Some(app.admin()), json!({ "private_profile": true }))
-                .await;
-            assert_eq!(res.body["private_profile"], json!(true), "{}", res.body);
-        }
-        for caller in CALLERS {
-            for (field, rule, sub) in USER_FIELDS {
-                let q = format!("{{ user(id: \"{}\") {{ {field} {sub} }} }}", w.target);
-                let res = send(&app, &w, caller, &q).await;
-                let what = format!("{caller:?} reading {field} (private profile: {private_profile}): {}", res.body);
-                match request_level(caller) {
-                    Some(Outcome::Unauthenticated) => assert_eq!(res.code(), "UNAUTHENTICATED", "{what}"),
-                    Some(_) => assert_eq!(res.code(), "FORBIDDEN", "{what}"),
-                    None if field_allowed(*rule, caller, private_profile) => {
-                        assert!(res.body.get("errors").is_none(), "{what}");
-                        if *field != "bio"
-                            && *field != "location"
-                            && !field.ends_with("At")
-                            && *field != "lastActivityOn"
-                        {
-                            assert!(!res.body["data"]["user"][field].is_null(), "{what}");
+            if private_profile {
+                let res = app
+                    .put(
+                        &format!("/api/v4/users/{}", w.target),
+                        Some(app.admin()),
+                        json!({ "private_profile": true }),
+                    )
+                    .await;
+                assert_eq!(res.body["private_profile"], json!(true), "{}", res.body);
+            }
+            for caller in CALLERS {
+                for (field, rule, sub) in USER_FIELDS {
+                    let q = format!("{{ user(id: \"{}\") {{ {field} {sub} }} }}", w.target);
+                    let res = send(&app, &w, caller, &q).await;
+                    let what = format!(
+                        "{caller:?} reading {field} (private profile: {private_profile}): {}",
+                        res.body
+                    );
+                    match request_level(caller) {
+                        Some(Outcome::Unauthenticated) => assert_eq!(res.code(), "UNAUTHENTICATED", "{what}"),
+                        Some(_) => assert_eq!(res.code(), "FORBIDDEN", "{what}"),
+                        None if field_allowed(*rule, caller, private_profile) => {
+                            assert!(res.body.get("errors").is_none(), "{what}");
+                            if *field != "bio"
+                                && *field != "location"
+                                && !field.ends_with("At")
+                                && *field != "lastActivityOn"
+                            {
+                                assert!(!res.body["data"]["user"][field].is_null(), "{what}");
+                            }
                         }
-                    }
-                    None => {
-                        assert_eq!(res.code(), "FORBIDDEN", "{what}");
-                        assert!(
-                            res.body["data"]["user"].get(*field).is_some_and(Value::is_null),
-                            "{what}"
-                        );
-                        assert_eq!(res.body["errors"][0]["path"], json!(["user", field]), "{what}");
+                        None => {
+                            assert_eq!(res.code(), "FORBIDDEN", "{what}");
+                            assert!(
+                                res.body["data"]["user"].get(*field).is_some_and(Value::is_null),
+                                "{what}"
+                            );
+                            assert_eq!(res.body["errors"][0]["path"], json!(["user", field]), "{what}");
+                        }
                     }
                 }
             }
-        }
         }
     })
     .await;
@@ -959,7 +963,12 @@ const ENDPOINTS: &[(&str, &str, Level, u16)] = &[
     ("GET", "/api/v4/users/{t}/gpg_keys/999999", Level::Anyone, 404),
     ("POST", "/api/v4/users/{t}/gpg_keys", Level::SelfOrAdmin, 201),
     ("DELETE", "/api/v4/users/{t}/gpg_keys/999999", Level::SelfOrAdmin, 404),
-    ("POST", "/api/v4/users/{t}/gpg_keys/999999/revoke", Level::SelfOrAdmin, 404),
+    (
+        "POST",
+        "/api/v4/users/{t}/gpg_keys/999999/revoke",
+        Level::SelfOrAdmin,
+        404,
+    ),
     ("DELETE", "/api/v4/user/emails/999999", Level::Signed, 200),
     ("POST", "/api/v4/users", Level::Admin, 201),
     ("PUT", "/api/v4/users/{t}", Level::Admin, 200),

@@ -220,7 +220,11 @@ async fn counts_on_one_user_and_a_private_profile() {
         let cat = app.user("cat").await;
         for (who, whom) in [(&ann, &ben), (&cat, &ben), (&ben, &cat)] {
             let res = app
-                .post(&format!("/api/v4/users/{}/follow", whom.id), Some(&who.token), json!({}))
+                .post(
+                    &format!("/api/v4/users/{}/follow", whom.id),
+                    Some(&who.token),
+                    json!({}),
+                )
                 .await;
             assert_eq!(res.status, 201, "{}", res.body);
         }
@@ -241,11 +245,16 @@ async fn counts_on_one_user_and_a_private_profile() {
         assert_eq!((&res.body["followers"], res.body.get("is_followed")), (&json!(2), None));
         let res = app.get(&ben_path, Some(&ben.token)).await;
         assert_eq!(
-            (res.body.get("followers"), res.body.get("following"), res.body.get("is_followed")),
+            (
+                res.body.get("followers"),
+                res.body.get("following"),
+                res.body.get("is_followed")
+            ),
             (None, None, None)
         );
         // A blocked follower stops counting, as it leaves the list.
-        app.post(&format!("/api/v4/users/{}/block", cat.id), admin, json!({})).await;
+        app.post(&format!("/api/v4/users/{}/block", cat.id), admin, json!({}))
+            .await;
         assert_eq!(app.get(&ben_path, Some(&ann.token)).await.body["followers"], 1);
         // A private profile: no counts for others, and its lists are a 404 to them.
         app.put(&ben_path, admin, json!({ "private_profile": true })).await;
@@ -261,7 +270,10 @@ async fn counts_on_one_user_and_a_private_profile() {
             assert_eq!(res.status, 200, "{}", res.body);
         }
         let res = app.get(&ben_path, admin).await;
-        assert_eq!((&res.body["followers"], &res.body["is_followed"]), (&json!(1), &json!(false)));
+        assert_eq!(
+            (&res.body["followers"], &res.body["is_followed"]),
+            (&json!(1), &json!(false))
+        );
     })
     .await;
 }

@@ -21,16 +21,26 @@ async fn add_read_and_delete_over_rest() {
             let ben = app.user("ben").await;
             let me = Some(ann.token.as_str());
             // Added: 201 with GitLab's shape; what was read from the key is stored.
-            let res = app.post("/api/v4/user/gpg_keys", me, json!({ "key": ann_key.public })).await;
+            let res = app
+                .post("/api/v4/user/gpg_keys", me, json!({ "key": ann_key.public }))
+                .await;
             assert_eq!(res.status, 201, "{}", res.body);
             assert_eq!(Res::keys_of(&res.body), ["created_at", "id", "key"]);
             assert_eq!(res.body["key"], ann_key.public.trim());
             let id = res.body["id"].as_i64().unwrap();
-            let row = gpg_key::Entity::find_by_id(id as i32).one(app.db()).await.unwrap().unwrap();
-            assert_eq!((row.user_id, row.primary_keyid.as_str(), row.fingerprint.as_str()),
-                       (ann.id, ann_key.keyid.as_str(), ann_key.fingerprint.as_str()));
+            let row = gpg_key::Entity::find_by_id(id as i32)
+                .one(app.db())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (row.user_id, row.primary_keyid.as_str(), row.fingerprint.as_str()),
+                (ann.id, ann_key.keyid.as_str(), ann_key.fingerprint.as_str())
+            );
             assert_eq!(row.emails, "ann@example.com");
-            let res = app.post("/api/v4/user/gpg_keys", me, json!({ "key": rsa_key.public })).await;
+            let res = app
+                .post("/api/v4/user/gpg_keys", me, json!({ "key": rsa_key.public }))
+                .await;
             assert_eq!(res.status, 201, "{}", res.body);
             let rsa_id = res.body["id"].as_i64().unwrap();
             // Listed for the owner, and for anyone (reading is public), oldest first.
@@ -40,9 +50,17 @@ async fn add_read_and_delete_over_rest() {
             for caller in [None, Some(ben.token.as_str())] {
                 let res = app.get(&format!("/api/v4/users/{}/gpg_keys", ann.id), caller).await;
                 assert_eq!(res.status, 200, "{}", res.body);
-                let ids: Vec<i64> = res.body.as_array().unwrap().iter().map(|k| k["id"].as_i64().unwrap()).collect();
+                let ids: Vec<i64> = res
+                    .body
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k["id"].as_i64().unwrap())
+                    .collect();
                 assert_eq!(ids, [id, rsa_id]);
-                let res = app.get(&format!("/api/v4/users/{}/gpg_keys/{id}", ann.id), caller).await;
+                let res = app
+                    .get(&format!("/api/v4/users/{}/gpg_keys/{id}", ann.id), caller)
+                    .await;
                 assert_eq!(res.body["key"], ann_key.public.trim());
             }
             app.get("/api/v4/users/99999/gpg_keys", None)
@@ -59,9 +77,13 @@ async fn add_read_and_delete_over_rest() {
                 .await
                 .assert(404, json!({ "message": "404 GPG Key Not Found" }));
             // Adding for someone else, deleting someone else's: admins only.
-            app.post(&format!("/api/v4/users/{}/gpg_keys", ann.id), Some(&ben.token), json!({ "key": "x" }))
-                .await
-                .assert(403, json!({ "message": "403 Forbidden" }));
+            app.post(
+                &format!("/api/v4/users/{}/gpg_keys", ann.id),
+                Some(&ben.token),
+                json!({ "key": "x" }),
+            )
+            .await
+            .assert(403, json!({ "message": "403 Forbidden" }));
             app.delete(&format!("/api/v4/users/{}/gpg_keys/{id}", ann.id), Some(&ben.token))
                 .await
                 .assert(403, json!({ "message": "403 Forbidden" }));
@@ -71,19 +93,37 @@ async fn add_read_and_delete_over_rest() {
             // Deleted: 204 and gone; again, 404. Revoked (admin): 202 and gone.
             let res = app.delete(&format!("/api/v4/user/gpg_keys/{id}"), me).await;
             assert_eq!(res.status, 204);
-            assert!(gpg_key::Entity::find_by_id(id as i32).one(app.db()).await.unwrap().is_none());
+            assert!(
+                gpg_key::Entity::find_by_id(id as i32)
+                    .one(app.db())
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
             app.delete(&format!("/api/v4/user/gpg_keys/{id}"), me)
                 .await
                 .assert(404, json!({ "message": "404 GPG Key Not Found" }));
             let res = app
-                .post(&format!("/api/v4/users/{}/gpg_keys/{rsa_id}/revoke", ann.id), Some(app.admin()), json!({}))
+                .post(
+                    &format!("/api/v4/users/{}/gpg_keys/{rsa_id}/revoke", ann.id),
+                    Some(app.admin()),
+                    json!({}),
+                )
                 .await;
             assert_eq!(res.status, 202, "{}", res.body);
-            let left = gpg_key::Entity::find().filter(gpg_key::Column::UserId.eq(ann.id)).count(app.db()).await.unwrap();
+            let left = gpg_key::Entity::find()
+                .filter(gpg_key::Column::UserId.eq(ann.id))
+                .count(app.db())
+                .await
+                .unwrap();
             assert_eq!(left, 0);
             // An admin adds one for a user; it is theirs.
             let res = app
-                .post(&format!("/api/v4/users/{}/gpg_keys", ben.id), Some(app.admin()), json!({ "key": ann_key.public }))
+                .post(
+                    &format!("/api/v4/users/{}/gpg_keys", ben.id),
+                    Some(app.admin()),
+                    json!({ "key": ann_key.public }),
+                )
                 .await;
             assert_eq!(res.status, 201, "{}", res.body);
             let res = app.get("/api/v4/user/gpg_keys", Some(&ben.token)).await;
@@ -106,19 +146,28 @@ async fn bad_keys_are_400_and_store_nothing() {
                 let key = key.to_string();
                 let token = cat.token.clone();
                 async move {
-                    let res = app.post("/api/v4/user/gpg_keys", Some(&token), json!({ "key": key })).await;
+                    let res = app
+                        .post("/api/v4/user/gpg_keys", Some(&token), json!({ "key": key }))
+                        .await;
                     assert_eq!(res.status, 400, "{}", res.body);
-                    res.body["message"]["key"][0].as_str().unwrap_or_else(|| panic!("{}", res.body)).to_string()
+                    res.body["message"]["key"][0]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{}", res.body))
+                        .to_string()
                 }
             };
             assert_eq!(refused("not a key").await, INVALID);
             assert_eq!(refused(&key.secret).await, INVALID);
             // Cut in the middle, its end put back: the armor is whole, the key is not.
             let lines: Vec<&str> = key.public.trim().lines().collect();
-            let cut = format!("{}\n-----END PGP PUBLIC KEY BLOCK-----", lines[..lines.len() / 2].join("\n"));
+            let cut = format!(
+                "{}\n-----END PGP PUBLIC KEY BLOCK-----",
+                lines[..lines.len() / 2].join("\n")
+            );
             assert!(refused(&cut).await.starts_with("is not a valid OpenPGP public key"));
             // A block with its body replaced.
-            let fake = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbm90IGEga2V5IGF0IGFsbA==\n-----END PGP PUBLIC KEY BLOCK-----";
+            let fake =
+                "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbm90IGEga2V5IGF0IGFsbA==\n-----END PGP PUBLIC KEY BLOCK-----";
             assert!(refused(fake).await.starts_with("is not a valid OpenPGP public key"));
             // 16 KiB.
             let big = format!(
@@ -131,16 +180,26 @@ async fn bad_keys_are_400_and_store_nothing() {
                 .assert(400, json!({ "error": "key is missing" }));
             assert_eq!(gpg_key::Entity::find().count(app.db()).await.unwrap(), 0);
             // Registered already, by anyone: the key is taken.
-            let res = app.post("/api/v4/user/gpg_keys", me, json!({ "key": key.public })).await;
+            let res = app
+                .post("/api/v4/user/gpg_keys", me, json!({ "key": key.public }))
+                .await;
             assert_eq!(res.status, 201);
             let other = app.user("dog").await;
-            app.post("/api/v4/user/gpg_keys", Some(&other.token), json!({ "key": key.public }))
-                .await
-                .assert(400, json!({ "message": { "key": ["has already been taken"] } }));
+            app.post(
+                "/api/v4/user/gpg_keys",
+                Some(&other.token),
+                json!({ "key": key.public }),
+            )
+            .await
+            .assert(400, json!({ "message": { "key": ["has already been taken"] } }));
             // The same key, its block written otherwise (CRLF line ends).
-            app.post("/api/v4/user/gpg_keys", Some(&other.token), json!({ "key": key.public.replace('\n', "\r\n") }))
-                .await
-                .assert(400, json!({ "message": { "fingerprint": ["has already been taken"] } }));
+            app.post(
+                "/api/v4/user/gpg_keys",
+                Some(&other.token),
+                json!({ "key": key.public.replace('\n', "\r\n") }),
+            )
+            .await
+            .assert(400, json!({ "message": { "fingerprint": ["has already been taken"] } }));
             assert_eq!(gpg_key::Entity::find().count(app.db()).await.unwrap(), 1);
         }
     })

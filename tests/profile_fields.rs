@@ -288,29 +288,49 @@ async fn a_private_profile_shows_others_only_who_the_user_is() {
             assert_eq!(res.status, 200);
             let mut keys: Vec<&str> = res.body.as_object().unwrap().keys().map(String::as_str).collect();
             keys.sort_unstable();
-            assert_eq!(keys, ["avatar_url", "id", "name", "state", "username", "web_url"], "{}", res.body);
+            assert_eq!(
+                keys,
+                ["avatar_url", "id", "name", "state", "username", "web_url"],
+                "{}",
+                res.body
+            );
             // The list shows everyone the basic cut anyway; the profile stays out of it too.
             let res = app.get("/api/v4/users?username=shy", caller).await;
             assert_eq!(res.body[0].get("bio"), None);
             let res = app
-                .gql(caller, "query($id: ID!) { user(id: $id) { username bio jobTitle publicEmail } }",
-                     json!({ "id": id.to_string() }))
+                .gql(
+                    caller,
+                    "query($id: ID!) { user(id: $id) { username bio jobTitle publicEmail } }",
+                    json!({ "id": id.to_string() }),
+                )
                 .await;
-            assert_eq!(res.body["data"]["user"], json!({ "username": "shy", "bio": null, "jobTitle": null, "publicEmail": null }));
+            assert_eq!(
+                res.body["data"]["user"],
+                json!({ "username": "shy", "bio": null, "jobTitle": null, "publicEmail": null })
+            );
             assert_eq!(res.codes(), ["FORBIDDEN"; 3]);
         }
         // The user and admins see it all.
         let res = app.get("/api/v4/user", Some(&shy)).await;
-        assert_eq!((&res.body["bio"], &res.body["private_profile"]), (&json!("private bio"), &json!(true)));
+        assert_eq!(
+            (&res.body["bio"], &res.body["private_profile"]),
+            (&json!("private bio"), &json!(true))
+        );
         let res = app.get(&path, Some(&shy)).await;
         assert_eq!(res.body["job_title"], "Keeper");
         let res = app.get(&path, admin).await;
-        assert_eq!((&res.body["bio"], &res.body["private_profile"]), (&json!("private bio"), &json!(true)));
+        assert_eq!(
+            (&res.body["bio"], &res.body["private_profile"]),
+            (&json!("private bio"), &json!(true))
+        );
         // Made public again, the profile shows; false round-trips.
         let res = app.put(&path, admin, json!({ "private_profile": false })).await;
         assert_eq!(res.body["private_profile"], false);
         let res = app.get(&path, None).await;
-        assert_eq!((&res.body["bio"], &res.body["public_email"]), (&json!("private bio"), &json!("shy@example.com")));
+        assert_eq!(
+            (&res.body["bio"], &res.body["public_email"]),
+            (&json!("private bio"), &json!("shy@example.com"))
+        );
         // Not a boolean: GitLab's 400.
         app.put(&path, admin, json!({ "private_profile": "maybe" }))
             .await

@@ -18,7 +18,12 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Users::Table)
-                    .add_column(ColumnDef::new(Users::PrivateProfile).boolean().not_null().default(false))
+                    .add_column(
+                        ColumnDef::new(Users::PrivateProfile)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
                     .to_owned(),
             )
             .await
@@ -26,7 +31,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .alter_table(Table::alter().table(Users::Table).drop_column(Users::PrivateProfile).to_owned())
+            .alter_table(
+                Table::alter()
+                    .table(Users::Table)
+                    .drop_column(Users::PrivateProfile)
+                    .to_owned(),
+            )
             .await
     }
 }

@@ -234,7 +234,10 @@ pub async fn with_counts(db: &impl ConnectionTrait, viewer: &Viewer, user: UserR
         p(4),
     );
     let me = viewer.user.as_ref().map_or(0, |u| u.id);
-    let values: Vec<Value> = [user.id(), user.id(), me, user.id()].into_iter().map(Value::from).collect();
+    let values: Vec<Value> = [user.id(), user.id(), me, user.id()]
+        .into_iter()
+        .map(Value::from)
+        .collect();
     let row = db
         .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?

@@ -63,8 +63,7 @@ pub fn parse(key: &str) -> Result<ParsedKey, String> {
     }
     // The parser is not expected to panic on any input; should it, the key is refused, not the
     // server's worker.
-    std::panic::catch_unwind(|| read(armored))
-        .unwrap_or_else(|_| Err("is not a valid OpenPGP public key".into()))
+    std::panic::catch_unwind(|| read(armored)).unwrap_or_else(|_| Err("is not a valid OpenPGP public key".into()))
 }
 
 fn read(armored: &str) -> Result<ParsedKey, String> {
@@ -180,10 +179,21 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_key() {
         assert_eq!(parse("  "), Err("can't be blank".into()));
-        assert!(parse("garbage").unwrap_err().starts_with("is invalid. A valid public GPG key begins with"));
+        assert!(
+            parse("garbage")
+                .unwrap_err()
+                .starts_with("is invalid. A valid public GPG key begins with")
+        );
         let fake = format!("{PREFIX}\n\nbm90IGEga2V5\n{SUFFIX}");
-        assert!(parse(&fake).unwrap_err().starts_with("is not a valid OpenPGP public key"));
+        assert!(
+            parse(&fake)
+                .unwrap_err()
+                .starts_with("is not a valid OpenPGP public key")
+        );
         let long = format!("{PREFIX}\n{}\n{SUFFIX}", "A".repeat(MAX_KEY_LEN));
-        assert_eq!(parse(&long), Err(format!("is too long (maximum is {MAX_KEY_LEN} characters)")));
+        assert_eq!(
+            parse(&long),
+            Err(format!("is too long (maximum is {MAX_KEY_LEN} characters)"))
+        );
     }
 }

@@ -41,7 +41,10 @@ pub fn router() -> Router<AppState> {
             "/users/{id}/keys/{key_id}",
             get(get_owned::<Keys>).delete(delete_owned::<Keys>),
         )
-        .route("/users/{id}/gpg_keys", get(list_owned::<GpgKeys>).post(add_owned::<GpgKeys>))
+        .route(
+            "/users/{id}/gpg_keys",
+            get(list_owned::<GpgKeys>).post(add_owned::<GpgKeys>),
+        )
         .route(
             "/users/{id}/gpg_keys/{key_id}",
             get(get_owned::<GpgKeys>).delete(delete_gpg_key),

@@ -14,17 +14,32 @@ pub struct GpgKey {
 fn gpg(home: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new("gpg")
         .env("GNUPGHOME", home)
-        .args(["--batch", "--quiet", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""])
+        .args([
+            "--batch",
+            "--quiet",
+            "--no-tty",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ])
         .args(args)
         .output()
         .expect("gpg runs (Debian's gnupg; .ci/run installs it)");
-    assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "gpg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("gpg writes text")
 }
 
 /// A new key for `user_id` (e.g. `Ann <ann@example.com>`) of `algo` (`ed25519`, `rsa2048`).
 pub fn key(user_id: &str, algo: &str) -> GpgKey {
-    let home = std::env::temp_dir().join(format!("ug-gpg-{}", usergraph::auth::token::generate("").to_lowercase()));
+    let home = std::env::temp_dir().join(format!(
+        "ug-gpg-{}",
+        usergraph::auth::token::generate("").to_lowercase()
+    ));
     std::fs::create_dir_all(&home).expect("gpg home");
     #[cfg(unix)]
     {
@@ -48,7 +63,10 @@ pub fn key(user_id: &str, algo: &str) -> GpgKey {
         fingerprint: field("fpr:", 9),
     };
     // The agent gpg started for this home goes with it.
-    let _ = Command::new("gpgconf").env("GNUPGHOME", &home).args(["--kill", "gpg-agent"]).status();
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", &home)
+        .args(["--kill", "gpg-agent"])
+        .status();
     let _ = std::fs::remove_dir_all(&home);
     key
 }

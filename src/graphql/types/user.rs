@@ -29,9 +29,8 @@ use crate::graphql::declared::{self, AccessToken, CustomAttribute, Email, GpgKey
 use crate::graphql::guards;
 use crate::graphql::inputs::SortDirection;
 use crate::graphql::loaders::{
-    CustomAttributesOf, DbLoader, EmailsOf, EventCountOf, EventsOf, FollowLength, FollowWindow, GpgKeysOf, IdentitiesOf,
-    KeysOf,
-    StatusOf, TokensOf, UserId, loader_error,
+    CustomAttributesOf, DbLoader, EmailsOf, EventCountOf, EventsOf, FollowLength, FollowWindow, GpgKeysOf,
+    IdentitiesOf, KeysOf, StatusOf, TokensOf, UserId, loader_error,
 };
 use crate::graphql::scalars::Date;
 
