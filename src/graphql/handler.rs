@@ -218,6 +218,11 @@ pub(crate) async fn admit(
         let status = e.status();
         (e, status)
     })?;
+    // No document at all (a missing or misspelt `query` parameter) is a bad request, not a
+    // document that fails to parse.
+    if req.query.trim().is_empty() {
+        return Err(bad(AppError::BadParams("a GraphQL request needs a `query`".into())));
+    }
     if req.variables.values().any(limits::const_has_nul) {
         return Err(bad(crate::domain::validate::nul_refused(None)));
     }
@@ -317,6 +322,21 @@ fn mark_unavailable(resp: &mut async_graphql::Response) -> bool {
     any
 }
 
+/// A response written without its `data` entry.
+struct WithoutData<'r>(&'r async_graphql::Response);
+
+impl serde::Serialize for WithoutData<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("errors", &self.0.errors)?;
+        if !self.0.extensions.is_empty() {
+            map.serialize_entry("extensions", &self.0.extensions)?;
+        }
+        map.end()
+    }
+}
+
 /// A request error (nothing executed: a parse or validation error) has no data and no error
 /// with a path.
 fn is_request_error(resp: &async_graphql::Response) -> bool {
@@ -375,14 +395,20 @@ pub async fn graphql(
             }
             let mut resp = execute(&st, viewer, client, req).await;
             let unavailable = mark_unavailable(&mut resp);
+            // Under `application/graphql-response+json`, a document that did not parse or
+            // validate is a 400 whose body has no `data` entry (nothing ran).
+            let request_error = media == GRAPHQL_RESPONSE && is_request_error(&resp);
             let status = if unavailable {
                 StatusCode::SERVICE_UNAVAILABLE
-            } else if media == GRAPHQL_RESPONSE && is_request_error(&resp) {
+            } else if request_error {
                 StatusCode::BAD_REQUEST
             } else {
                 StatusCode::OK
             };
-            let mut res = json_response(status, media, &resp);
+            let mut res = match request_error {
+                true => json_response(status, media, &WithoutData(&resp)),
+                false => json_response(status, media, &resp),
+            };
             if unavailable {
                 crate::error::retry_later(res.headers_mut());
             }
