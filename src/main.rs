@@ -76,12 +76,94 @@ enum MigrateAction {
     Fresh,
 }
 
+/// The server settings each command other than `serve` reads (its `--help` lists only these; the
+/// others are still accepted and ignored, so one environment serves every command).
+const COMMAND_SETTINGS: &[(&str, &[&str])] = &[
+    ("migrate", DATABASE),
+    ("schema", &[]),
+    ("create-admin", STORE),
+    ("create-token", STORE),
+    ("seed", STORE),
+];
+
+/// What reaching the database takes.
+const DATABASE: &[&str] = &[
+    "database_url",
+    "data_dir",
+    "db_max_connections",
+    "db_acquire_timeout_ms",
+    "slow_query_ms",
+    "log_format",
+];
+
+/// What opening the store takes: the database, migrations, the server secret and root's token.
+const STORE: &[&str] = &[
+    "database_url",
+    "data_dir",
+    "db_max_connections",
+    "db_acquire_timeout_ms",
+    "slow_query_ms",
+    "log_format",
+    "auto_migrate",
+    "secret",
+    "root_token",
+];
+
+/// The help of a subcommand asked for (`usergraph seed --help`, `usergraph help seed`), cut to
+/// the settings it reads; `None` when no such help is asked for.
+fn scoped_help(args: &[String]) -> Option<clap::Command> {
+    use clap::CommandFactory;
+    let asked = args.iter().any(|a| a == "--help" || a == "-h") || args.get(1).is_some_and(|a| a == "help");
+    if !asked {
+        return None;
+    }
+    // The subcommand: the first word that is neither an option nor an option's value.
+    let top = Cli::command();
+    let takes_value = |flag: &str| {
+        top.get_arguments()
+            .any(|a| a.get_long() == Some(flag) && a.get_action().takes_values())
+    };
+    let mut words = args.iter().skip(1).filter(|a| a.as_str() != "help");
+    let name = loop {
+        let word = words.next()?;
+        match word.strip_prefix("--") {
+            Some(flag) if !flag.contains('=') && takes_value(flag) => {
+                words.next();
+            }
+            Some(_) => {}
+            None if word.starts_with('-') => {}
+            None => break word,
+        }
+    };
+    let (name, shown) = COMMAND_SETTINGS.iter().find(|(n, _)| n == name)?;
+    let mut cmd = Cli::command();
+    // Propagates the global settings into every subcommand, where they can then be hidden.
+    cmd.build();
+    let mut sub = cmd.find_subcommand(name)?.clone();
+    let settings: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for id in settings.iter().filter(|id| !shown.contains(&id.as_str())) {
+        if sub.get_arguments().any(|a| a.get_id() == id.as_str()) {
+            sub = sub.mut_arg(id.as_str(), |a| a.hide(true));
+        }
+    }
+    Some(sub)
+}
+
 fn init_tracing(format: LogFormat) {
     usergraph::logging::init(format);
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(mut help) = scoped_help(&args) {
+        help.print_help()?;
+        return Ok(());
+    }
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Schema => {

@@ -49,11 +49,21 @@ async fn media_types_and_statuses() {
     );
     // Nothing ran: no `data` entry, for a document that fails validation or parsing.
     assert_eq!(res.body.get("data"), None, "{}", res.body);
-    let res = post_raw(&app, Some("application/graphql-response+json"), json!({ "query": "{" }), None).await;
+    let res = post_raw(
+        &app,
+        Some("application/graphql-response+json"),
+        json!({ "query": "{" }),
+        None,
+    )
+    .await;
     assert_eq!((res.status.as_u16(), res.body.get("data")), (400, None), "{}", res.body);
     assert!(res.body["errors"].is_array());
     // No query at all (a misspelt parameter): 400 under either media type.
-    for accept in [Some("application/graphql-response+json"), Some("application/json"), None] {
+    for accept in [
+        Some("application/graphql-response+json"),
+        Some("application/json"),
+        None,
+    ] {
         let res = post_raw(&app, accept, json!({ "qeury": "{ __typename }" }), None).await;
         assert_eq!(res.status, 400, "{}", res.body);
         assert_eq!(res.code(), "BAD_USER_INPUT");

@@ -418,3 +418,49 @@ async fn seed_says_what_it_made_and_keeps_a_pipe_free_of_progress() {
     assert!(seen.contains("seeding: 20/20 users ("), "{seen}");
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `usergraph <command> --help` lists what the command reads, not the server's settings; the
+/// server's help lists them all, and the command still accepts them.
+#[test]
+fn each_command_lists_only_the_settings_it_reads() {
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_usergraph"))
+            .args(args)
+            .output()
+            .expect("run usergraph");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("text")
+    };
+    for args in [
+        &["seed", "--help"][..],
+        &["help", "seed"],
+        &["--data-dir", "x", "seed", "-h"],
+    ] {
+        let text = help(args);
+        assert!(text.contains("Usage: usergraph seed"), "{text}");
+        for shown in ["--users", "--database-url", "--data-dir", "--root-token"] {
+            assert!(text.contains(shown), "{args:?} lacks {shown}: {text}");
+        }
+        for hidden in ["--bind", "--max-depth", "--smtp-url", "--graphiql", "--signup-enabled"] {
+            assert!(!text.contains(hidden), "{args:?} lists {hidden}: {text}");
+        }
+    }
+    let migrate = help(&["migrate", "--help"]);
+    assert!(
+        migrate.contains("--database-url") && !migrate.contains("--root-token"),
+        "{migrate}"
+    );
+    // A word that is an option's value is not taken for the command.
+    let token = help(&["--data-dir", "seed", "create-token", "--help"]);
+    assert!(token.contains("Usage: usergraph create-token"), "{token}");
+    let server = help(&["--help"]);
+    for shown in ["--bind", "--max-depth", "--database-url"] {
+        assert!(server.contains(shown), "{server}");
+    }
+    let serve = help(&["serve", "--help"]);
+    assert!(serve.contains("--bind"), "{serve}");
+}
