@@ -20,6 +20,7 @@ mod m20261203_000006_create_user_statuses;
 mod m20261203_000007_create_user_follows;
 mod m20261203_000008_private_profile;
 mod m20261203_000009_create_gpg_keys;
+mod m20261203_000010_search_trigrams;
 mod util;
 
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_create_user_follows::Migration),
             Box::new(m20261203_000008_private_profile::Migration),
             Box::new(m20261203_000009_create_gpg_keys::Migration),
+            Box::new(m20261203_000010_search_trigrams::Migration),
         ]
     }
 }
