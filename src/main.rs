@@ -76,14 +76,14 @@ enum MigrateAction {
     Fresh,
 }
 
-/// The server settings each command other than `serve` reads (its `--help` lists only these; the
-/// others are still accepted and ignored, so one environment serves every command).
-const COMMAND_SETTINGS: &[(&str, &[&str])] = &[
-    ("migrate", DATABASE),
+/// The server settings each command other than `serve` reads, by group (its `--help` lists only
+/// these; the others are still accepted and ignored, so one environment serves every command).
+const COMMAND_SETTINGS: &[(&str, &[&[&str]])] = &[
+    ("migrate", &[DATABASE]),
     ("schema", &[]),
-    ("create-admin", STORE),
-    ("create-token", STORE),
-    ("seed", STORE),
+    ("create-admin", &[DATABASE, STORE]),
+    ("create-token", &[DATABASE, STORE]),
+    ("seed", &[DATABASE, STORE]),
 ];
 
 /// What reaching the database takes.
@@ -96,18 +96,8 @@ const DATABASE: &[&str] = &[
     "log_format",
 ];
 
-/// What opening the store takes: the database, migrations, the server secret and root's token.
-const STORE: &[&str] = &[
-    "database_url",
-    "data_dir",
-    "db_max_connections",
-    "db_acquire_timeout_ms",
-    "slow_query_ms",
-    "log_format",
-    "auto_migrate",
-    "secret",
-    "root_token",
-];
+/// What opening the store takes besides: migrations, the server secret and root's token.
+const STORE: &[&str] = &["auto_migrate", "secret", "root_token"];
 
 /// The help of a subcommand asked for (`usergraph seed --help`, `usergraph help seed`), cut to
 /// the settings it reads; `None` when no such help is asked for.
@@ -145,7 +135,10 @@ fn scoped_help(args: &[String]) -> Option<clap::Command> {
         .filter(|a| a.is_global_set())
         .map(|a| a.get_id().to_string())
         .collect();
-    for id in settings.iter().filter(|id| !shown.contains(&id.as_str())) {
+    for id in settings
+        .iter()
+        .filter(|id| !shown.iter().any(|group| group.contains(&id.as_str())))
+    {
         if sub.get_arguments().any(|a| a.get_id() == id.as_str()) {
             sub = sub.mut_arg(id.as_str(), |a| a.hide(true));
         }
