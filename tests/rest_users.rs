@@ -664,6 +664,42 @@ async fn unknown_routes_and_methods() {
     .await;
 }
 
+/// The routes of the router's source (`.route("/path", get(..).post(..))`, over one or more
+/// lines) with their methods, sorted.
+fn router_routes(source: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut routes = std::collections::BTreeMap::new();
+    for (at, _) in source.match_indices(".route(") {
+        // The call's arguments: up to the parenthesis that closes it.
+        let rest = &source[at + ".route(".len()..];
+        let mut depth = 1;
+        let end = rest
+            .char_indices()
+            .find(|(_, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            })
+            .map(|(i, _)| i)
+            .unwrap();
+        let args = &rest[..end];
+        let path = args.split('"').nth(1).unwrap().to_string();
+        let mut methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
+            .into_iter()
+            .filter(|m| {
+                args.match_indices(&format!("{m}("))
+                    .any(|(i, _)| i == 0 || matches!(args.as_bytes()[i - 1], b'.' | b' ' | b'\n' | b'(' | b','))
+            })
+            .map(str::to_string)
+            .collect();
+        methods.sort();
+        routes.insert(path, methods);
+    }
+    routes
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_names_every_route() {
     let app = TestApp::start(crate::common::Backend::Sqlite).await;
@@ -676,13 +712,71 @@ async fn openapi_document_names_every_route() {
         .keys()
         .map(String::as_str)
         .collect();
-    let router = include_str!("../src/rest/mod.rs");
-    for line in router.lines().filter(|l| l.trim_start().starts_with(".route(\"/")) {
-        let route = line.split('"').nth(1).unwrap();
-        if route == "/openapi.json" {
+    // The router's routes and their methods, read from its source; the document's, from it.
+    let routes = router_routes(include_str!("../src/rest/mod.rs"));
+    assert!(routes.len() > 40, "the router's routes were not found: {routes:?}");
+    let documented: std::collections::BTreeMap<String, Vec<String>> = res.body["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(path, ops)| {
+            let mut methods: Vec<String> = ops.as_object().unwrap().keys().cloned().collect();
+            methods.sort();
+            (path.clone(), methods)
+        })
+        .collect();
+    for (path, methods) in &routes {
+        if path == "/openapi.json" {
             continue;
         }
-        assert!(paths.contains(&route), "{route} is not in openapi.json");
+        assert_eq!(
+            documented.get(path),
+            Some(methods),
+            "{path}: the router serves {methods:?}"
+        );
+    }
+    // A documented path is one of the router's, or a case of one (`/personal_access_tokens/self/
+    // rotate` of `/personal_access_tokens/{id}/rotate`).
+    let matches = |route: &str, path: &str| {
+        let (r, p): (Vec<&str>, Vec<&str>) = (route.split('/').collect(), path.split('/').collect());
+        r.len() == p.len() && r.iter().zip(&p).all(|(r, p)| r == p || r.starts_with('{'))
+    };
+    for path in documented.keys() {
+        assert!(
+            routes.keys().any(|r| matches(r, path)),
+            "openapi.json names {path}, which the router lacks"
+        );
+    }
+    // And the router answers each documented operation itself (not its fallbacks for an unknown
+    // route or method).
+    let client = reqwest::Client::new();
+    for (path, methods) in &documented {
+        let concrete = path
+            .split('/')
+            .map(|part| match part.starts_with('{') {
+                true => match part {
+                    "{provider}" | "{key}" => "x",
+                    _ => "1",
+                },
+                false => part,
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in methods {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let res = client
+                .request(method.clone(), format!("{}/api/v4{concrete}", app.base))
+                .header("PRIVATE-TOKEN", app.admin())
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            assert!(
+                status != 405 && body != json!({ "error": "404 Not Found" }),
+                "{method} {concrete}: {status} {body}"
+            );
+        }
     }
     // Every operation declares its statuses, and every path parameter is declared.
     for (path, ops) in res.body["paths"].as_object().unwrap() {
