@@ -209,8 +209,9 @@ async fn bad_keys_are_400_and_store_nothing() {
 #[tokio::test]
 async fn graphql_gpg_keys() {
     let key = gpg::key("Eve <Eve@Example.com>", "ed25519");
+    let work = gpg::key("Eve at work <eve@work.example>", "ed25519");
     each_backend(|app| {
-        let key = &key;
+        let (key, work) = (&key, &work);
         async move {
             let eve = app.user("eve").await;
             let add = "mutation($key: String!) { addGpgKey(input: { key: $key }) { key { id primaryKeyid fingerprint emails } } }";
@@ -228,6 +229,35 @@ async fn graphql_gpg_keys() {
                 .await;
             assert_eq!(res.data()["user"]["gpgKeys"]["totalCount"], 1);
             assert_eq!(res.data()["user"]["gpgKeys"]["nodes"][0]["id"], json!(id));
+            // Verified: a user id is one of the owner's confirmed addresses (GitLab's `verified`);
+            // the work key's address is the user's only once it is confirmed.
+            let res = app.gql(Some(&eve.token), add, json!({ "key": work.public })).await;
+            let work_id = res.data()["addGpgKey"]["key"]["id"].as_str().unwrap().to_string();
+            let verified = || {
+                let app = app.clone();
+                async move {
+                    let res = app
+                        .gql(None, "query($id: ID!) { user(id: $id) { gpgKeys { nodes { verified verifiedEmails } } } }",
+                             json!({ "id": eve.id.to_string() }))
+                        .await;
+                    res.data()["user"]["gpgKeys"]["nodes"].clone()
+                }
+            };
+            assert_eq!(
+                verified().await,
+                json!([{ "verified": true, "verifiedEmails": ["eve@example.com"] },
+                       { "verified": false, "verifiedEmails": [] }])
+            );
+            let res = app
+                .post(&format!("/api/v4/users/{}/emails", eve.id), Some(app.admin()),
+                      json!({ "email": "EVE@work.example", "skip_confirmation": true }))
+                .await;
+            assert_eq!(res.status, 201, "{}", res.body);
+            assert_eq!(verified().await[1], json!({ "verified": true, "verifiedEmails": ["eve@work.example"] }));
+            app.gql(Some(&eve.token), "mutation($id: ID!) { deleteGpgKey(input: { id: $id }) { key { id } } }",
+                    json!({ "id": work_id }))
+                .await
+                .data();
             // Bad input and a taken key: BAD_USER_INPUT with the field's message.
             let res = app.gql(Some(&eve.token), add, json!({ "key": "nope" })).await;
             assert_eq!(res.code(), "BAD_USER_INPUT");

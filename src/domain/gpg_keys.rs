@@ -151,6 +151,38 @@ pub async fn add(
     }
 }
 
+/// The confirmed addresses (primary and secondary) of several users, lower-cased, by user: what a
+/// key's user ids are checked against.
+pub async fn confirmed_addresses(
+    db: &impl ConnectionTrait,
+    user_ids: &[i32],
+) -> Result<Vec<(i32, String)>, sea_orm::DbErr> {
+    use entity::email;
+    use sea_orm::{QueryOrder, QuerySelect};
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    email::Entity::find()
+        .select_only()
+        .column(email::Column::UserId)
+        .column(email::Column::EmailCanonical)
+        .filter(super::any_of(db, email::Column::UserId, user_ids))
+        .filter(email::Column::ConfirmedAt.is_not_null())
+        .order_by_asc(email::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The addresses of `key`'s user ids that are confirmed addresses of its owner (`confirmed`), in
+/// the key's order: GitLab's verified e-mails of a key. A key is verified when one is.
+pub fn verified_emails<'k>(key: &'k gpg_key::Model, confirmed: &[String]) -> Vec<&'k str> {
+    key.emails
+        .lines()
+        .filter(|e| !e.is_empty() && confirmed.iter().any(|c| c == e))
+        .collect()
+}
+
 /// Why `parsed` cannot be added when it is registered already: the very block again (GitLab's
 /// uniqueness of `key`), or the same key otherwise written (of its fingerprint).
 async fn taken(db: &impl ConnectionTrait, parsed: &ParsedKey) -> AppResult<Option<AppError>> {

@@ -6,11 +6,12 @@ use serde_json::Value;
 
 use super::connection::{Counting, Relay, wants_total};
 use super::context::CtxExt;
-use super::declared::{AccessToken, Email, GpgKey, SshKey, UserActivity};
+use super::declared::{AccessToken, Email, SshKey, UserActivity};
 use super::inputs::{parse_id, parse_user_id};
 use super::scalars::Date;
 use super::types::account::{TokenFilterInput, TokenSort, TokenState};
 use super::types::event::{EventAction, EventTargetType};
+use super::types::gpg_key::GpgKey;
 use super::types::user::Event;
 use crate::domain::activities;
 use crate::domain::emails::{self, NewEmail};
@@ -455,7 +456,7 @@ impl AccountMutation {
     ) -> Result<GpgKeyPayload> {
         let st = ctx.state()?;
         let k = gpg_keys::add(&st.db, ctx.viewer()?, &target(&input.user_id)?, Some(input.key)).await?;
-        Ok(GpgKeyPayload { key: GpgKey::new(k) })
+        Ok(GpgKeyPayload { key: GpgKey(k) })
     }
 
     /// Deletes a GPG key of the caller, or (admins) of `userId`; NOT_FOUND when there is none.
@@ -467,7 +468,7 @@ impl AccountMutation {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
         match owned::delete::<entity::gpg_key::Entity>(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await? {
-            Some(k) => Ok(GpgKeyPayload { key: GpgKey::new(k) }),
+            Some(k) => Ok(GpgKeyPayload { key: GpgKey(k) }),
             None => Err(AppError::NotFound("GPG Key").into()),
         }
     }

@@ -254,19 +254,6 @@ impl Declared for SshKeyType {
     }
 }
 
-pub struct GpgKeyType;
-impl Declared for GpgKeyType {
-    type Row = entity::gpg_key::Model;
-    const NAME: &'static str = "GpgKey";
-    const DOC: &'static str = "An OpenPGP (GPG) public key of a user.";
-    fn fields() -> &'static [Field<entity::gpg_key::Model>] {
-        crate::domain::fields::GPG_KEY
-    }
-    fn owner(row: &entity::gpg_key::Model) -> i32 {
-        row.user_id
-    }
-}
-
 pub struct EmailType;
 impl Declared for EmailType {
     type Row = email::Model;
@@ -337,7 +324,6 @@ pub type UserStatus = Obj<UserStatusType>;
 pub type CustomAttribute = Obj<CustomAttributeType>;
 pub type Identity = Obj<IdentityType>;
 pub type SshKey = Obj<SshKeyType>;
-pub type GpgKey = Obj<GpgKeyType>;
 pub type Email = Obj<EmailType>;
 pub type AccessToken = Obj<AccessTokenType>;
 pub type UserActivity = Obj<UserActivityType>;

@@ -32,6 +32,29 @@ pub struct KeysOf(pub i32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EmailsOf(pub i32);
 
+/// The confirmed addresses of a user (the GPG keys' verification).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConfirmedAddressesOf(pub i32);
+
+impl Loader<ConfirmedAddressesOf> for DbLoader {
+    type Value = Vec<String>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[ConfirmedAddressesOf],
+    ) -> Result<HashMap<ConfirmedAddressesOf, Self::Value>, Self::Error> {
+        let rows = crate::domain::gpg_keys::confirmed_addresses(&self.db, &ids(keys, |k| k.0))
+            .await
+            .map_err(Arc::new)?;
+        let grouped = group(keys, rows, |(user, _)| ConfirmedAddressesOf(*user));
+        Ok(grouped
+            .into_iter()
+            .map(|(k, rows)| (k, rows.into_iter().map(|(_, e)| e).collect()))
+            .collect())
+    }
+}
+
 /// The GPG keys of a user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GpgKeysOf(pub i32);

@@ -1,4 +1,5 @@
 pub mod account;
 pub mod change;
 pub mod event;
+pub mod gpg_key;
 pub mod user;

@@ -16,6 +16,7 @@ use serde_json::Value as JsonValue;
 
 use super::account::TokenState;
 use super::event::{EventAction, EventTargetType};
+use super::gpg_key::GpgKey;
 use crate::domain::events::{self, EventFilter};
 use crate::domain::fields::{self, StatusRow, UserRow};
 use crate::domain::follows::Side;
@@ -25,7 +26,7 @@ use crate::domain::tokens::{self, Kind};
 use crate::domain::users;
 use crate::graphql::connection::{Counting, Relay, wants_total};
 use crate::graphql::context::CtxExt;
-use crate::graphql::declared::{self, AccessToken, CustomAttribute, Email, GpgKey, Identity, SshKey, UserStatus};
+use crate::graphql::declared::{self, AccessToken, CustomAttribute, Email, Identity, SshKey, UserStatus};
 use crate::graphql::guards;
 use crate::graphql::inputs::SortDirection;
 use crate::graphql::loaders::{
@@ -204,7 +205,7 @@ impl UserLinks<'_> {
             .load_one(GpgKeysOf(self.0.id()))
             .await?
             .unwrap_or_default();
-        Ok(Relay::new(ctx, first, after, last, before).slice(rows.into_iter().map(GpgKey::new).collect())?)
+        Ok(Relay::new(ctx, first, after, last, before).slice(rows.into_iter().map(GpgKey).collect())?)
     }
 
     /// The user's secondary e-mail addresses, oldest first. Private.
