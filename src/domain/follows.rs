@@ -135,6 +135,13 @@ impl Side {
     }
 }
 
+/// The condition that the listed user of follow row `f` (its column `listed`) is active. Written
+/// as EXISTS so that every plan starts from `user_follows` (its indexes) and only looks users up
+/// by id: as a join, SQLite's planner (without statistics) may scan the active users instead.
+fn listed_active(listed: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM users u WHERE u.id = f.{listed} AND u.state = 'active')")
+}
+
 /// `?` or `$n` placeholders for `n` values starting at `from` (1-based).
 fn placeholders(backend: DatabaseBackend, from: usize, n: usize) -> String {
     (from..from + n)
@@ -166,10 +173,11 @@ pub async fn windows_of(
         "SELECT t.owner_id, t.listed_id FROM (
             SELECT f.{owner} AS owner_id, f.{listed} AS listed_id,
                    ROW_NUMBER() OVER (PARTITION BY f.{owner} ORDER BY f.{listed}) AS rn
-            FROM user_follows f JOIN users u ON u.id = f.{listed}
-            WHERE u.state = 'active' AND f.{owner} IN ({ids})
+            FROM user_follows f
+            WHERE f.{owner} IN ({ids}) AND {active}
         ) t WHERE t.rn > {lo} AND t.rn <= {hi} ORDER BY t.owner_id, t.listed_id",
         ids = placeholders(backend, 1, n),
+        active = listed_active(listed),
         lo = placeholders(backend, n + 1, 1),
         hi = placeholders(backend, n + 2, 1),
     );
@@ -201,9 +209,10 @@ pub async fn lengths_of(db: &impl ConnectionTrait, user_ids: &[i32], side: Side)
     let backend = db.get_database_backend();
     let (owner, listed) = side.columns();
     let sql = format!(
-        "SELECT f.{owner}, COUNT(*) FROM user_follows f JOIN users u ON u.id = f.{listed}
-         WHERE u.state = 'active' AND f.{owner} IN ({ids}) GROUP BY f.{owner}",
+        "SELECT f.{owner}, COUNT(*) FROM user_follows f
+         WHERE f.{owner} IN ({ids}) AND {active} GROUP BY f.{owner}",
         ids = placeholders(backend, 1, user_ids.len()),
+        active = listed_active(listed),
     );
     let values: Vec<Value> = user_ids.iter().map(|id| Value::from(*id)).collect();
     db.query_all_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -221,15 +230,14 @@ pub async fn with_counts(db: &impl ConnectionTrait, viewer: &Viewer, user: UserR
     }
     let backend = db.get_database_backend();
     let p = |i| placeholders(backend, i, 1);
-    let active = |listed: &str| format!("JOIN users u ON u.id = f.{listed} WHERE u.state = 'active' AND");
     let sql = format!(
-        "SELECT (SELECT COUNT(*) FROM user_follows f {} f.followee_id = {}),
-                (SELECT COUNT(*) FROM user_follows f {} f.follower_id = {}),
+        "SELECT (SELECT COUNT(*) FROM user_follows f WHERE f.followee_id = {} AND {}),
+                (SELECT COUNT(*) FROM user_follows f WHERE f.follower_id = {} AND {}),
                 (SELECT COUNT(*) FROM user_follows f WHERE f.follower_id = {} AND f.followee_id = {})",
-        active("follower_id"),
         p(1),
-        active("followee_id"),
+        listed_active("follower_id"),
         p(2),
+        listed_active("followee_id"),
         p(3),
         p(4),
     );
