@@ -36,6 +36,9 @@ pub trait Owned: EntityTrait<PrimaryKey: PrimaryKeyTrait<ValueType = i32>> {
     /// Whether anyone may read a user's records (GitLab's GPG keys), not only the user and
     /// admins.
     const PUBLIC: bool = false;
+    /// Whether deleting one's own record that is not there is a 404 (GitLab's later collections:
+    /// GPG keys) rather than nothing to do (9.x's keys and e-mails).
+    const MISSING_OWN_NOT_FOUND: bool = false;
     /// What else a deletion of `m` changes on its user (run just before it).
     fn on_delete(_m: &Self::Model) -> Vec<sea_orm::UpdateMany<entity::user::Entity>> {
         Vec::new()
@@ -60,6 +63,7 @@ impl Owned for entity::gpg_key::Entity {
     const NOT_FOUND: &'static str = "GPG Key";
     const FIELDS: &'static [Field<entity::gpg_key::Model>] = fields::GPG_KEY;
     const PUBLIC: bool = true;
+    const MISSING_OWN_NOT_FOUND: bool = true;
     fn owner_column() -> Self::Column {
         entity::gpg_key::Column::UserId
     }
@@ -190,7 +194,8 @@ where
 }
 
 /// Deletes a record. For the viewer's own it is idempotent (`None` when already gone or not
-/// theirs); for an admin acting on a given user, a missing user or record is a 404.
+/// theirs) unless the kind says a missing one is a 404; for an admin acting on a given user, a
+/// missing user or record is a 404.
 pub async fn delete<E>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
@@ -211,8 +216,8 @@ where
     .await?;
     let Some(m) = found else {
         return match target {
-            Target::Me => Ok(None),
-            Target::User(_) => Err(AppError::NotFound(E::NOT_FOUND)),
+            Target::Me if !E::MISSING_OWN_NOT_FOUND => Ok(None),
+            _ => Err(AppError::NotFound(E::NOT_FOUND)),
         };
     };
     // First the user's reference to it: should the deletion then fail, the user only lost a

@@ -270,6 +270,12 @@ pub struct GpgKeyPayload {
     pub key: GpgKey,
 }
 
+impl From<entity::gpg_key::Model> for GpgKeyPayload {
+    fn from(k: entity::gpg_key::Model) -> Self {
+        GpgKeyPayload { key: GpgKey(k) }
+    }
+}
+
 /// A new secondary e-mail.
 #[derive(InputObject)]
 pub struct AddEmailInput {
@@ -467,10 +473,10 @@ impl AccountMutation {
     ) -> Result<GpgKeyPayload> {
         let st = ctx.state()?;
         let id = parse_id("id", &input.id)?;
-        match owned::delete::<entity::gpg_key::Entity>(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await? {
-            Some(k) => Ok(GpgKeyPayload { key: GpgKey(k) }),
-            None => Err(AppError::NotFound("GPG Key").into()),
-        }
+        // A missing key is NOT_FOUND (the domain says so for this kind), so one was deleted.
+        let k = owned::delete::<entity::gpg_key::Entity>(&st.db, ctx.viewer()?, &target(&input.user_id)?, id).await?;
+        k.map(GpgKeyPayload::from)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a deleted GPG key went missing")).into())
     }
 
     /// Adds a secondary e-mail for the caller, or (admins) for `userId`.

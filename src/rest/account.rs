@@ -148,24 +148,12 @@ where
     ))
 }
 
-/// GitLab's later deletions (GPG keys): 204, or `404 <kind> Not Found` when there is none.
-async fn delete_or_404<E>(st: &AppState, v: &Viewer, target: &Target, id: i32) -> Result<(), AppError>
-where
-    E: OwnedRoutes,
-    ByIndex<E::Model>: sea_orm::FromQueryResult + Send + Sync,
-{
-    match owned::delete::<E>(&st.db, v, target, id).await? {
-        Some(_) => Ok(()),
-        None => Err(AppError::NotFound(E::NOT_FOUND)),
-    }
-}
-
 pub async fn delete_gpg_key(
     State(st): State<AppState>,
     Signed(v): Signed,
     SubjectRecord(target, id): SubjectRecord,
 ) -> Result<Response, AppError> {
-    delete_or_404::<entity::gpg_key::Entity>(&st, &v, &target, id).await?;
+    owned::delete::<entity::gpg_key::Entity>(&st.db, &v, &target, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -176,7 +164,7 @@ pub async fn revoke_gpg_key(
     Signed(v): Signed,
     SubjectRecord(target, id): SubjectRecord,
 ) -> Result<Response, AppError> {
-    delete_or_404::<entity::gpg_key::Entity>(&st, &v, &target, id).await?;
+    owned::delete::<entity::gpg_key::Entity>(&st.db, &v, &target, id).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
