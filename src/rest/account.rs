@@ -12,7 +12,7 @@ use serde_json::json;
 use super::extract::{Caller, Signed, Subject, SubjectRecord, path_id};
 use super::pagination::{self, paged};
 use super::params::Params;
-use super::views::{self, EventView, View, Views, WithOwner};
+use super::views::{self, EventView, View, WithOwner};
 use crate::domain::activities;
 use crate::domain::decode::ByIndex;
 use crate::domain::emails::{self, NewEmail};
@@ -99,9 +99,7 @@ where
     let page = pagination::page(&p)?;
     let listed =
         crate::domain::page::list(&st.db, &owned::of_owner::<E>(owner), PageRequest::Numbered(page), true).await?;
-    let base = st.cfg.external_url();
-    let body = Views::new(&listed.items, E::FIELDS, Shape::Basic, Env { external_url: &base });
-    Ok(paged(&base, &uri, page, &listed, body))
+    Ok(views::basic_page(&st, &uri, page, &listed, E::FIELDS))
 }
 
 pub async fn add_owned<E>(
@@ -228,9 +226,7 @@ pub async fn tokens(
         true,
     )
     .await?;
-    let base = st.cfg.external_url();
-    let body = Views::new(&listed.items, TOKEN, Shape::Basic, Env { external_url: &base });
-    Ok(paged(&base, &uri, page, &listed, body))
+    Ok(views::basic_page(&st, &uri, page, &listed, TOKEN))
 }
 
 pub async fn token(
@@ -306,7 +302,5 @@ pub async fn activities(
 ) -> Result<Response, AppError> {
     let page = pagination::page(&p)?;
     let listed = activities::list(&st.db, &v, p.date("from")?, PageRequest::Numbered(page), true).await?;
-    let base = st.cfg.external_url();
-    let body = Views::new(&listed.items, ACTIVITY, Shape::Basic, Env { external_url: &base });
-    Ok(paged(&base, &uri, page, &listed, body))
+    Ok(views::basic_page(&st, &uri, page, &listed, ACTIVITY))
 }

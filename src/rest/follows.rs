@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::extract::{Caller, Signed, path_id};
-use super::pagination::{self, paged};
+use super::pagination;
 use super::params::Params;
-use super::views::{self, Views};
+use super::views;
 use crate::domain::fields::USER;
 use crate::domain::follows::{self, Followed, Side};
 use crate::domain::page::PageRequest;
@@ -63,9 +63,7 @@ async fn list(
         true,
     )
     .await?;
-    let base = st.cfg.external_url();
-    let body = Views::new(&listed.items, USER, Shape::Basic, Env { external_url: &base });
-    Ok(paged(&base, &uri, page, &listed, body))
+    Ok(views::basic_page(&st, &uri, page, &listed, USER))
 }
 
 pub async fn followers(

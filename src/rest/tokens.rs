@@ -6,14 +6,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::extract::{AnyScope, Signed, param_id, path_id};
-use super::pagination::{self, paged};
+use super::pagination;
 use super::params::Params;
-use super::views::{self, Views};
+use super::views;
 use crate::auth;
 use crate::domain::fields::{ShownToken, TOKEN};
 use crate::domain::owner::Target;
 use crate::domain::page::PageRequest;
-use crate::domain::shape::{Env, Shape};
 use crate::domain::tokens::{self, NewToken, StateFilter, TokenFilter, TokenSort, Which};
 use crate::domain::users::UserRef;
 use crate::error::AppError;
@@ -75,9 +74,7 @@ pub async fn list(
     };
     let user = p.int32("user_id")?;
     let listed = tokens::search(&st.db, &st.keys, &v, user, filter, PageRequest::Numbered(page), true).await?;
-    let base = st.cfg.external_url();
-    let body = Views::new(&listed.items, TOKEN, Shape::Basic, Env { external_url: &base });
-    Ok(paged(&base, &uri, page, &listed, body))
+    Ok(views::basic_page(&st, &uri, page, &listed, TOKEN))
 }
 
 /// `GET /personal_access_tokens/:id`: the caller's own, or any for an admin; 404 otherwise.

@@ -121,6 +121,19 @@ pub fn one<R>(st: &crate::state::AppState, row: &R, fields: &'static [Field<R>])
     axum::Json(View::new(row, fields, Shape::Basic, Env { external_url: &base })).into_response()
 }
 
+/// A numbered page of records in their basic representation, with GitLab's pagination headers.
+pub fn basic_page<R>(
+    st: &crate::state::AppState,
+    uri: &axum::http::Uri,
+    page: crate::domain::page::Numbered,
+    listed: &crate::domain::page::Listed<R>,
+    fields: &'static [Field<R>],
+) -> axum::response::Response {
+    let base = st.cfg.external_url();
+    let body = Views::new(&listed.items, fields, Shape::Basic, Env { external_url: &base });
+    super::pagination::paged(&base, uri, page, listed, body)
+}
+
 /// A user in one of GitLab's representations.
 pub fn user<'a>(row: &'a UserRow, cut: Shape, env: Env<'a>) -> View<'a, UserRow> {
     View::new(row, fields::USER, cut, env)
