@@ -98,6 +98,8 @@ const USER_FIELDS: &[(&str, Field, &str)] = &[
     ("commitEmail", Field::Private, ""),
     ("locked", Field::Private, ""),
     ("privateProfile", Field::Private, ""),
+    ("timezone", Field::Private, ""),
+    ("localTime", Field::Profile, ""),
     ("note", Field::Admin, ""),
     ("status", Field::Public, "{ emoji }"),
     ("followers", Field::SignedProfile, "{ totalCount }"),
@@ -162,7 +164,7 @@ async fn world(app: &TestApp) -> World {
     let target = app
         .user_with(
             "target",
-            json!({ "publicEmail": "target@example.com", "pronouns": "they/them", "note": "watch" }),
+            json!({ "publicEmail": "target@example.com", "pronouns": "they/them", "note": "watch", "timezone": "Europe/Berlin" }),
         )
         .await;
     let other = app.user("other").await;

@@ -5,7 +5,7 @@ use entity::user;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, each_backend};
+use crate::common::{Res, TestApp, each_backend};
 
 async fn public_email_of(app: &TestApp, id: i32) -> Option<String> {
     user::Entity::find_by_id(id)
@@ -335,6 +335,208 @@ async fn a_private_profile_shows_others_only_who_the_user_is() {
         app.put(&path, admin, json!({ "private_profile": "maybe" }))
             .await
             .assert(400, json!({ "error": "private_profile is invalid" }));
+    })
+    .await;
+}
+
+/// The times of day GitLab's `local_time` may show in a zone `offset` from UTC while `during`
+/// runs (two when a minute turns meanwhile).
+async fn local_times_during<F: std::future::Future<Output = Res>>(
+    offset: chrono::FixedOffset,
+    during: F,
+) -> (Res, Vec<String>) {
+    let show = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&offset).format("%-I:%M %p").to_string();
+    let before = show(chrono::Utc::now());
+    let res = during.await;
+    (res, vec![before, show(chrono::Utc::now())])
+}
+
+#[tokio::test]
+async fn a_time_zone_shows_the_users_local_time_to_whoever_sees_the_profile() {
+    each_backend(|app| async move {
+        let admin = Some(app.admin());
+        let u = app.user("zoned").await;
+        let other = app.user("neighbour").await;
+        let path = format!("/api/v4/users/{}", u.id);
+        // None by default: both null.
+        let b = app.get(&path, admin).await.body;
+        assert_eq!((&b["timezone"], &b["local_time"]), (&Value::Null, &Value::Null), "{b}");
+        // Written over REST (half-hour offsets too), shown as GitLab shows it: `3:07 PM`.
+        let res = app.put(&path, admin, json!({ "timezone": "Asia/Kolkata" })).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(res.body["timezone"], "Asia/Kolkata");
+        let kolkata = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+        for caller in [None, Some(other.token.as_str()), Some(u.token.as_str())] {
+            let (res, times) = local_times_during(kolkata, app.get(&path, caller)).await;
+            assert!(
+                times.contains(&res.body["local_time"].as_str().unwrap_or_default().to_string()),
+                "{caller:?}: {} not in {times:?}",
+                res.body
+            );
+            // The zone itself is private: only the full representation (admins, `GET /user`) has it.
+            assert!(res.body.get("timezone").is_none(), "{}", res.body);
+        }
+        let (res, times) = local_times_during(kolkata, app.get("/api/v4/user", Some(&u.token))).await;
+        assert!(times.contains(&res.body["local_time"].as_str().unwrap_or_default().to_string()));
+        assert_eq!(res.body["timezone"], "Asia/Kolkata");
+        // GraphQL: the same fields, written by updateUser.
+        let set =
+            "mutation($id: ID!, $z: String!) { updateUser(input: { id: $id, timezone: $z }) { user { timezone } } }";
+        let res = app
+            .gql(admin, set, json!({ "id": u.id.to_string(), "z": "America/St_Johns" }))
+            .await;
+        assert_eq!(
+            res.body["data"]["updateUser"]["user"]["timezone"], "America/St_Johns",
+            "{}",
+            res.body
+        );
+        let q = "query($id: ID!) { user(id: $id) { localTime timezone } }";
+        let st_johns = {
+            use chrono::{Offset, TimeZone};
+            chrono_tz::America::St_Johns
+                .offset_from_utc_datetime(&chrono::Utc::now().naive_utc())
+                .fix()
+        };
+        let (res, times) = local_times_during(
+            st_johns,
+            app.gql(Some(&other.token), q, json!({ "id": u.id.to_string() })),
+        )
+        .await;
+        let user = &res.body["data"]["user"];
+        assert!(
+            times.contains(&user["localTime"].as_str().unwrap_or_default().to_string()),
+            "{}",
+            res.body
+        );
+        assert_eq!((&user["timezone"], res.code().as_str()), (&Value::Null, "FORBIDDEN"));
+        // A private profile hides it from others.
+        app.put(&path, admin, json!({ "private_profile": true })).await;
+        let res = app.get(&path, Some(&other.token)).await;
+        assert!(res.body.get("local_time").is_none(), "{}", res.body);
+        assert!(app.get(&path, Some(&u.token)).await.body["local_time"].is_string());
+        // A name the tz database lacks: 400 with the field, nothing changed (REST and GraphQL).
+        for bad in ["Mars/Olympus_Mons", "europe/berlin", "+05:00", "UTC; DROP TABLE users"] {
+            let res = app.put(&path, admin, json!({ "timezone": bad })).await;
+            assert_eq!(res.status, 400, "{bad}: {}", res.body);
+            assert_eq!(
+                res.body,
+                json!({ "message": { "timezone": ["is not a time zone of the tz database (such as Europe/Berlin)"] } })
+            );
+            let res = app.gql(admin, set, json!({ "id": u.id.to_string(), "z": bad })).await;
+            assert_eq!(res.code(), "BAD_USER_INPUT", "{bad}: {}", res.body);
+        }
+        assert_eq!(app.get(&path, admin).await.body["timezone"], "America/St_Johns");
+        // Empty clears it, and with it the local time.
+        let res = app.put(&path, admin, json!({ "timezone": "" })).await;
+        assert_eq!(
+            (&res.body["timezone"], &res.body["local_time"]),
+            (&Value::Null, &Value::Null)
+        );
+        // Given on creation.
+        let utc = chrono::FixedOffset::east_opt(0).unwrap();
+        let create = app.post(
+            "/api/v4/users",
+            admin,
+            json!({ "email": "tz@example.com", "username": "tz", "name": "Tz", "password": "secret-pass-1",
+                    "timezone": "UTC" }),
+        );
+        let (res, times) = local_times_during(utc, create).await;
+        assert_eq!(
+            (res.status.as_u16(), &res.body["timezone"]),
+            (201, &json!("UTC")),
+            "{}",
+            res.body
+        );
+        assert!(
+            times.contains(&res.body["local_time"].as_str().unwrap_or_default().to_string()),
+            "{}",
+            res.body
+        );
+    })
+    .await;
+}
+
+/// The calls of the Terraform provider's `gitlab_user` resource (go-gitlab's `CreateUser`,
+/// `GetUser`, `ModifyUser` with only what changed, the state transitions, `DeleteUser` and its
+/// poll for 404), in its order and with its bodies: every attribute it keeps in its state reads
+/// back as written, so a second `terraform plan` shows no change.
+#[tokio::test]
+async fn the_terraform_providers_user_lifecycle_round_trips() {
+    each_backend(|app| async move {
+        let admin = Some(app.admin());
+        // The provider's state of a resource: what it reads back after each apply.
+        let state = |b: &Value| {
+            json!({
+                "username": b["username"], "name": b["name"], "can_create_group": b["can_create_group"],
+                "projects_limit": b["projects_limit"], "email": b["email"], "is_admin": b["is_admin"],
+                "is_external": b["external"],
+                // go-gitlab reads a null note as "".
+                "note": b["note"].as_str().unwrap_or_default(), "state": b["state"],
+            })
+        };
+        // Create: every option sent, defaults included (go-gitlab sends the zero values).
+        let res = app
+            .post(
+                "/api/v4/users",
+                admin,
+                json!({ "email": "tf@example.com", "password": "terraform-pass-1", "username": "tf",
+                        "name": "Terraformed", "projects_limit": 0, "admin": false, "can_create_group": false,
+                        "skip_confirmation": true, "external": false, "reset_password": false,
+                        "note": "managed by terraform" }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        let id = res.body["id"].as_i64().unwrap();
+        let path = format!("/api/v4/users/{id}");
+        // `state = "blocked"` in the configuration: blocked right after creation.
+        assert_eq!(app.post(&format!("{path}/block"), admin, json!({})).await.status, 201);
+        let read = app.get(&path, admin).await;
+        assert_eq!(
+            state(&read.body),
+            json!({ "username": "tf", "name": "Terraformed", "can_create_group": false, "projects_limit": 0,
+                    "email": "tf@example.com", "is_admin": false, "is_external": false,
+                    "note": "managed by terraform", "state": "blocked" })
+        );
+        // Update: only what changed (the note, the name), then blocked -> deactivated, which the
+        // provider does by unblocking first.
+        let res = app
+            .put(
+                &path,
+                admin,
+                json!({ "name": "Terraformed Again", "note": "rotated by terraform" }),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(app.post(&format!("{path}/unblock"), admin, json!({})).await.status, 201);
+        assert_eq!(
+            app.post(&format!("{path}/deactivate"), admin, json!({})).await.status,
+            201
+        );
+        let read = app.get(&path, admin).await;
+        assert_eq!(
+            state(&read.body),
+            json!({ "username": "tf", "name": "Terraformed Again", "can_create_group": false, "projects_limit": 0,
+                    "email": "tf@example.com", "is_admin": false, "is_external": false,
+                    "note": "rotated by terraform", "state": "deactivated" })
+        );
+        // The note removed from the configuration: sent as "", read back as empty.
+        assert_eq!(app.put(&path, admin, json!({ "note": "" })).await.status, 200);
+        assert_eq!(
+            app.post(&format!("{path}/activate"), admin, json!({})).await.status,
+            201
+        );
+        let read = app.get(&path, admin).await;
+        assert_eq!(
+            (state(&read.body)["note"].clone(), &read.body["state"]),
+            (json!(""), &json!("active"))
+        );
+        // Destroy: go-gitlab takes any 2xx (usergraph's is 200 with the user, as the REST document
+        // has it), then the provider polls GET until it is 404.
+        let res = app.delete(&path, admin).await;
+        assert_eq!((res.status.as_u16(), &res.body["username"]), (200, &json!("tf")));
+        app.get(&path, admin)
+            .await
+            .assert(404, json!({ "message": "404 User Not Found" }));
     })
     .await;
 }

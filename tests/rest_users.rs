@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use crate::common::{Res, TestApp, each_backend};
 
 const BASIC: [&str; 6] = ["avatar_url", "id", "name", "state", "username", "web_url"];
-const SINGLE_EXTRA: [&str; 13] = [
+const SINGLE_EXTRA: [&str; 14] = [
     "bio",
+    "local_time",
     "bot",
     "created_at",
     "discord",
@@ -23,8 +24,10 @@ const SINGLE_EXTRA: [&str; 13] = [
     "twitter",
     "website_url",
 ];
-const FULL: [&str; 37] = [
+const FULL: [&str; 39] = [
     "bot",
+    "local_time",
+    "timezone",
     "private_profile",
     "commit_email",
     "discord",

@@ -55,6 +55,8 @@ pub struct Model {
     pub note: Option<String>,
     /// Whether others see only who the user is (id, username, name, state, avatar, web URL).
     pub private_profile: bool,
+    /// IANA time zone name (`Europe/Berlin`), from which `local_time` is shown; none by default.
+    pub timezone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

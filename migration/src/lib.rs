@@ -21,6 +21,7 @@ mod m20261203_000007_create_user_follows;
 mod m20261203_000008_private_profile;
 mod m20261203_000009_create_gpg_keys;
 mod m20261203_000010_search_trigrams;
+mod m20261203_000011_timezone;
 mod util;
 
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_private_profile::Migration),
             Box::new(m20261203_000009_create_gpg_keys::Migration),
             Box::new(m20261203_000010_search_trigrams::Migration),
+            Box::new(m20261203_000011_timezone::Migration),
         ]
     }
 }

@@ -243,6 +243,9 @@ pub static USER: &[Field<UserRow>] = fields!(UserRow, |r, env| {
         r.follows.map_or(Val::Absent, |f| Val::Int(f.following as i64));
     - "is_followed" Profile Single Bool [] "Whether the caller follows the user (signed-in callers, not on oneself)." =>
         r.follows.and_then(|f| f.is_followed).map_or(Val::Absent, Val::Bool);
+    "localTime" "local_time" Profile Single OptStr [Timezone]
+        "The time of day now where the user is (`3:07 PM`), from their time zone; null without one." =>
+        time::local_time(r.m.timezone.as_deref(), time::now()).map_or(Val::Null, Val::String);
     "lastSignInAt" "last_sign_in_at" Private Full OptTime [LastSignInAt]
         "When the user last signed in before the current session. Private." => Val::opt_time(r.m.last_sign_in_at);
     "confirmedAt" "confirmed_at" Private Full OptTime [ConfirmedAt]
@@ -281,6 +284,9 @@ pub static USER: &[Field<UserRow>] = fields!(UserRow, |r, env| {
     "privateProfile" "private_profile" Private Full Bool [PrivateProfile]
         "Whether others see only who the user is (id, username, name, state, avatar and web URL), not their \
          profile. Private." => Val::Bool(r.m.private_profile);
+    "timezone" "timezone" Private Full OptStr [Timezone]
+        "The user's time zone, a name of the tz database (`Europe/Berlin`), or null. Private." =>
+        Val::opt_str(r.m.timezone.as_deref());
     "privateToken" "private_token" PrivateToken Full Secret [] "The user's legacy private token. Private." =>
         r.private_token.as_deref().map_or(Val::Absent, Val::Str);
     "passwordExpiresAt" - Private Full OptTime [PasswordExpiresAt]
@@ -456,6 +462,8 @@ pub struct UserAttrs {
     pub bio: Option<String>,
     pub location: Option<String>,
     pub private_profile: Option<bool>,
+    /// A name of the tz database; empty clears it.
+    pub timezone: Option<String>,
     pub projects_limit: Option<i64>,
     pub admin: Option<bool>,
     pub can_create_group: Option<bool>,
@@ -536,6 +544,9 @@ pub static USER_ATTRS: &[Attr<CreateUser>] = attrs!(CreateUser, {
     "privateProfile" "private_profile" Bool Both
         "Whether others see only who the user is (id, username, name, state, avatar and web URL), not their profile." =>
         |c, v| c.attrs.private_profile = flag(v);
+    "timezone" "timezone" Str Both
+        "The user's time zone, a name of the tz database such as `Europe/Berlin`; empty clears it." =>
+        |c, v| c.attrs.timezone = text(v);
     "location" "location" Str Both "Location." => |c, v| c.attrs.location = text(v);
     "publicEmail" "public_email" Str Both
         "The address to show to everyone: one of the user's confirmed addresses; empty shows none." =>
@@ -607,6 +618,7 @@ by_index!(entity::user::Model {
     commit_email,
     note,
     private_profile,
+    timezone,
 });
 
 /// A user with nothing read yet: empty text, `false`, zero, `None`, the epoch.
@@ -651,6 +663,7 @@ pub(crate) fn blank_user() -> user::Model {
         commit_email: None,
         note: None,
         private_profile: false,
+        timezone: None,
     }
 }
 
@@ -692,7 +705,7 @@ pub(crate) fn partial_user(res: &QueryResult, columns: &[user::Column]) -> Resul
                     LastActivityOn => last_activity_on, CreatedById => created_by_id,
                     PublicEmail => public_email, Discord => discord, JobTitle => job_title,
                     Pronouns => pronouns, ThemeId => theme_id, CommitEmail => commit_email, Note => note,
-                    PrivateProfile => private_profile,
+                    PrivateProfile => private_profile, Timezone => timezone,
                 );
             }
             let read = columns.iter().fold(0, |bits, c| bits | column(*c));

@@ -93,4 +93,16 @@ pub mod time {
     pub fn today() -> NaiveDate {
         Utc::now().date_naive()
     }
+
+    /// The zone of the tz database named `name` (`Europe/Berlin`, `UTC`), exactly as spelled.
+    pub fn zone(name: &str) -> Option<chrono_tz::Tz> {
+        name.parse().ok()
+    }
+
+    /// The time of day now in zone `name`, as GitLab's `local_time` shows it (`3:07 PM`); none
+    /// without a zone, or for a name the tz database no longer has.
+    pub fn local_time(name: Option<&str>, at: DateTime<Utc>) -> Option<String> {
+        let tz = zone(name?)?;
+        Some(at.with_timezone(&tz).format("%-I:%M %p").to_string())
+    }
 }

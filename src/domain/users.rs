@@ -711,6 +711,15 @@ impl UserAttrs {
         {
             e.add("discord", "must contain only a discord user ID.");
         }
+        if let Some(z) = &self.timezone
+            && !z.is_empty()
+            && super::time::zone(z).is_none()
+        {
+            e.add(
+                "timezone",
+                "is not a time zone of the tz database (such as Europe/Berlin)",
+            );
+        }
         if let Some(t) = self.theme_id
             && !(1..=11).contains(&t)
         {
@@ -991,6 +1000,7 @@ async fn insert_user(
         // Always written: for a boolean column added by a later migration, SQLite's RETURNING
         // reports the default with no type, which sqlx will not read as a boolean.
         private_profile: Set(a.private_profile.unwrap_or(false)),
+        timezone: Set(a.timezone.clone().filter(|z| !z.is_empty())),
         created_at: Set(now),
         updated_at: Set(now),
         confirmed_at: Set(input.skip_confirmation.then_some(now)),
@@ -1173,6 +1183,9 @@ async fn apply_update(
     }
     if let Some(v) = a.private_profile {
         m.private_profile = Set(v);
+    }
+    if let Some(v) = &a.timezone {
+        m.timezone = Set(Some(v.clone()).filter(|z| !z.is_empty()));
     }
     if let Some(h) = new_hash {
         let by = match actor.id == current.id {
