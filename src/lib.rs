@@ -203,6 +203,10 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .route(
+            &format!("{}/{{hash}}/{{file}}", graphql::playground::ASSET_ROOT),
+            get(graphql::playground::asset),
+        )
         .nest("/api/v4", rest::router())
         .merge(mail::web::router())
         .fallback(rest::not_found)

@@ -240,6 +240,16 @@ async fn introspection_and_graphiql_can_be_turned_off() {
         .await
         .unwrap();
     assert!(!res.text().await.unwrap().to_lowercase().contains("graphiql"));
+    // Nor are its files.
+    let on = TestApp::start(Backend::Sqlite).await;
+    let (_, assets) = playground_page(&on, "/graphql").await;
+    let res = app
+        .client
+        .get(format!("{}{}", app.base, assets[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
     // With them on (the default), anyone may introspect.
     let open = TestApp::start(Backend::Sqlite).await;
     let res = open
@@ -356,4 +366,123 @@ async fn health_fails_when_the_database_is_gone() {
         200,
         "the process itself is alive"
     );
+}
+
+/// The GraphiQL page at `path` as a browser asks for it: its headers, and the addresses of the
+/// files it loads (`src` and `href`), after checking that each is on this server.
+async fn playground_page(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, Vec<String>) {
+    let res = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .header("Accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let headers = res.headers().clone();
+    let html = res.text().await.unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("//unpkg"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("data-endpoint=\"{path}\" data-subscriptions=\"{path}/ws\"")),
+        "{html}"
+    );
+    let addresses: Vec<String> = ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attr| {
+            html.split(attr)
+                .skip(1)
+                .map(|rest| rest.split('"').next().unwrap().to_string())
+        })
+        .filter(|a| a != "data:,")
+        .collect();
+    assert!(addresses.iter().all(|a| a.starts_with("/-/graphiql/")), "{addresses:?}");
+    (headers, addresses)
+}
+
+#[tokio::test]
+async fn the_playground_is_served_whole_by_the_server() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    for path in ["/graphql", "/api/graphql"] {
+        let (headers, assets) = playground_page(&app, path).await;
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+        assert_eq!(headers["cache-control"], "no-cache");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for rule in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(rule), "{csp}");
+        }
+        assert!(
+            !csp.contains("unsafe-eval") && !csp.contains("script-src 'self' 'unsafe-inline'"),
+            "{csp}"
+        );
+        // Six files: GraphiQL's script and style, React, ReactDOM, graphql-ws and the page's own.
+        assert_eq!(assets.len(), 6, "{assets:?}");
+        for address in &assets {
+            let name = address.rsplit('/').next().unwrap();
+            let on_disk = std::fs::read(format!("{}/assets/graphiql/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            // As they are, to a client that takes no compression.
+            let res = app.client.get(format!("{}{address}", app.base)).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{address}");
+            let h = res.headers().clone();
+            assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+            assert_eq!(h["x-content-type-options"], "nosniff");
+            let ty = if name.ends_with(".css") {
+                "text/css; charset=utf-8"
+            } else {
+                "text/javascript; charset=utf-8"
+            };
+            assert_eq!(h["content-type"], ty);
+            assert!(h.get("content-encoding").is_none());
+            assert_eq!(res.bytes().await.unwrap().as_ref(), on_disk.as_slice(), "{address}");
+            // Gzipped, to one that takes it: the same bytes once inflated.
+            let res = app
+                .client
+                .get(format!("{}{address}", app.base))
+                .header("Accept-Encoding", "br, gzip")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.headers()["content-encoding"], "gzip");
+            let packed = res.bytes().await.unwrap();
+            let mut inflated = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(packed.as_ref()), &mut inflated).unwrap();
+            assert_eq!(inflated, on_disk, "{address}");
+            if name.starts_with("graphiql-") && name.ends_with(".js") {
+                assert!(
+                    packed.len() * 2 < on_disk.len(),
+                    "{} of {}",
+                    packed.len(),
+                    on_disk.len()
+                );
+            }
+            // Another content's address, or another file: 404.
+            let (root, _) = address.rsplit_once('/').unwrap();
+            let stale = format!("{}/{}/{name}", root.rsplit_once('/').unwrap().0, "0123456789abcdef");
+            let res = app.client.get(format!("{}{stale}", app.base)).send().await.unwrap();
+            assert_eq!(res.status(), 404, "{stale}");
+            let res = app
+                .client
+                .get(format!("{}{root}/secret", app.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 404);
+        }
+    }
+    // A client asking for JSON still gets GraphQL, not the page.
+    let res = app
+        .client
+        .get(format!("{}/graphql?query=%7B__typename%7D", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), r#"{"data":{"__typename":"Query"}}"#);
 }

@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
@@ -14,7 +13,7 @@ use async_graphql_axum::GraphQLBatchRequest;
 use async_graphql_axum::rejection::GraphQLRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::context::ClientAddr;
 use super::limits;
@@ -98,20 +97,6 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"))
-}
-
-/// `GET /graphql` from a browser: the GraphiQL page (the header editor sets `Authorization`;
-/// subscriptions go to `<endpoint>/ws`).
-pub fn graphiql(endpoint: &str) -> Response {
-    let ws = format!("{endpoint}/ws");
-    Html(
-        GraphiQLSource::build()
-            .endpoint(endpoint)
-            .subscription_endpoint(&ws)
-            .title("usergraph")
-            .finish(),
-    )
-    .into_response()
 }
 
 /// The operation that will run: the only one, or the one named.
@@ -356,7 +341,7 @@ pub async fn graphql(
         && wants_html(&headers)
         && uri.query().is_none_or(|q| !q.contains("query="))
     {
-        return graphiql(uri.path());
+        return super::playground::page(uri.path());
     }
     let media = media_type(&headers);
     if method == Method::POST && !graphql_content_type(&headers) {

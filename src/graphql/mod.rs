@@ -15,6 +15,7 @@ pub mod limits;
 pub mod loaders;
 pub mod mail;
 pub mod mutation;
+pub mod playground;
 pub mod query;
 pub mod scalars;
 pub mod schema;
