@@ -139,7 +139,7 @@ pub async fn init(cfg: Config) -> anyhow::Result<(AppState, Option<String>)> {
 
 async fn metrics_text(State(st): State<AppState>) -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
         st.metrics.render(&st.db),
     )
 }

@@ -267,17 +267,16 @@ async fn metrics_after_requests() {
         app.gql(None, "{ userActivities { totalCount } }", json!({})).await;
         app.get("/api/v4/users/999999", Some(app.admin())).await;
         let res = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap();
-        assert!(
-            res.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/plain")
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
         );
         let text = res.text().await.unwrap();
+        assert!(text.ends_with("# EOF\n"), "{text}");
         for needle in [
             "usergraph_http_requests_total{route=\"/graphql\",method=\"POST\",status=\"200\"}",
             "usergraph_http_requests_total{route=\"/api/v4/users/{id}\",method=\"GET\",status=\"404\"}",
-            "usergraph_http_request_duration_seconds_bucket{route=\"/graphql\",le=\"+Inf\"}",
+            "usergraph_http_request_duration_seconds_bucket{le=\"+Inf\",route=\"/graphql\"}",
             "usergraph_graphql_operations_total{operation=\"WhoAmI\",kind=\"query\"} 1",
             "usergraph_errors_total{code=\"UNAUTHENTICATED\"} 1",
             "usergraph_errors_total{code=\"404\"} 1",

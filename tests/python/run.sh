@@ -4,9 +4,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 venv="$root/target/python-venv"
-if [ ! -x "$venv/bin/pytest" ]; then
+# (Re)installed when the pinned requirements change.
+stamp="$venv/requirements.txt"
+if [ ! -x "$venv/bin/pytest" ] || ! cmp -s "$root/tests/python/requirements.txt" "$stamp"; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tests/python/requirements.txt"
+  cp "$root/tests/python/requirements.txt" "$stamp"
 fi
 port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 data="$(mktemp -d)"
