@@ -9,7 +9,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::Duration;
 use entity::{email, event, identity, ssh_key, token, user};
 use rand::Rng;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 use serde_json::json;
 
 use crate::auth::{Keys, password, token as tok};
@@ -147,15 +150,29 @@ pub async fn run_with_progress(
                 ..Default::default()
             }
         });
-        user::Entity::insert_many(users).exec_without_returning(db).await?;
+        // A batch is one transaction: one commit (one flush to disk) for its thousands of rows.
+        let txn = db.begin().await?;
+        // The new users' ids: past the largest id before the batch, found through the primary
+        // key's index (a lookup by name alone is planned as a scan of the whole table once it
+        // has outgrown its statistics).
+        let before: Option<i32> = user::Entity::find()
+            .select_only()
+            .column_as(user::Column::Id.max(), "max")
+            .into_tuple()
+            .one(&txn)
+            .await?
+            .flatten();
+        user::Entity::insert_many(users).exec_without_returning(&txn).await?;
         let canon: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
         let ids: Vec<(i32, String)> = user::Entity::find()
             .select_only()
             .column(user::Column::Id)
             .column(user::Column::Username)
+            .filter(user::Column::Id.gt(before.unwrap_or(0)))
             .filter(user::Column::UsernameCanonical.is_in(canon))
+            .order_by_asc(user::Column::Id)
             .into_tuple()
-            .all(db)
+            .all(&txn)
             .await?;
         rows += ids.len();
 
@@ -251,11 +268,16 @@ pub async fn run_with_progress(
             }
         }
         rows += emails.len() + idents.len() + keyrows.len() + tokens.len() + events.len();
-        email::Entity::insert_many(emails).exec_without_returning(db).await?;
-        identity::Entity::insert_many(idents).exec_without_returning(db).await?;
-        ssh_key::Entity::insert_many(keyrows).exec_without_returning(db).await?;
-        token::Entity::insert_many(tokens).exec_without_returning(db).await?;
-        event::Entity::insert_many(events).exec_without_returning(db).await?;
+        email::Entity::insert_many(emails).exec_without_returning(&txn).await?;
+        identity::Entity::insert_many(idents)
+            .exec_without_returning(&txn)
+            .await?;
+        ssh_key::Entity::insert_many(keyrows)
+            .exec_without_returning(&txn)
+            .await?;
+        token::Entity::insert_many(tokens).exec_without_returning(&txn).await?;
+        event::Entity::insert_many(events).exec_without_returning(&txn).await?;
+        txn.commit().await?;
         done += n;
         progress(done);
     }
