@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::Duration;
 use entity::{email, event, identity, ssh_key, token, user};
+use futures_util::StreamExt;
 use rand::Rng;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -81,10 +82,44 @@ pub async fn run_with_progress(
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let run_tag: String = tok::generate("").chars().take(6).collect::<String>().to_lowercase();
     let now = time::now();
+    // PostgreSQL and MariaDB write two batches at once (one waits on the network or the disk
+    // while the other is written); SQLite has one writer.
+    let parallel = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => 1,
+        _ => 2,
+    };
+    let batches = (0..count).step_by(CHUNK).map(|start| (start, CHUNK.min(count - start)));
+    let mut running = futures_util::stream::iter(batches)
+        .map(|(start, n)| batch(db, keys, &hash, &run_tag, now, start, n))
+        .buffer_unordered(parallel);
     let mut rows = 0usize;
     let mut done = 0usize;
-    while done < count {
-        let n = CHUNK.min(count - done);
+    while let Some(batch) = running.next().await {
+        let (n, written) = batch?;
+        rows += written;
+        done += n;
+        progress(done);
+    }
+    Ok(Summary {
+        users: count,
+        rows,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Users `start..start + n` with everything they own, in one transaction: `(n, rows written)`.
+async fn batch(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    hash: &str,
+    run_tag: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    start: usize,
+    n: usize,
+) -> anyhow::Result<(usize, usize)> {
+    let done = start;
+    let mut rows = 0usize;
+    {
         let names: Vec<String> = (done..done + n)
             .map(|i| {
                 format!(
@@ -112,7 +147,7 @@ pub async fn run_with_progress(
                 } else {
                     "active".into()
                 }),
-                password_hash: Set(hash.clone()),
+                password_hash: Set(hash.to_string()),
                 admin: Set(false),
                 bio: Set(i
                     .is_multiple_of(3)
@@ -278,14 +313,8 @@ pub async fn run_with_progress(
         token::Entity::insert_many(tokens).exec_without_returning(&txn).await?;
         event::Entity::insert_many(events).exec_without_returning(&txn).await?;
         txn.commit().await?;
-        done += n;
-        progress(done);
     }
-    Ok(Summary {
-        users: count,
-        rows,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    Ok((n, rows))
 }
 
 fn capital(s: &str) -> String {
