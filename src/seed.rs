@@ -100,11 +100,26 @@ pub async fn run_with_progress(
         done += n;
         progress(done);
     }
+    drop(running);
+    analyze(db).await?;
     Ok(Summary {
         users: count,
         rows,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Fresh planner statistics for the tables just filled: without them the database plans every
+/// request as if the tables were still empty, and a freshly seeded database answers in tens of
+/// milliseconds what it answers in one once analysed.
+async fn analyze(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use sea_orm::ConnectionTrait;
+    let sql = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::MySql => "ANALYZE TABLE users, emails, identities, ssh_keys, tokens, events",
+        _ => "ANALYZE",
+    };
+    db.execute_unprepared(sql).await?;
+    Ok(())
 }
 
 /// Users `start..start + n` with everything they own, in one transaction: `(n, rows written)`.
